@@ -1,0 +1,40 @@
+"""`python -m ttlink SUBCOMMAND ...`: dispatches to the compile and link commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from . import RUNTIME_INCLUDE_DIR
+from .errors import run_cli
+
+USAGE = """usage: python -m ttlink {compile,link,include-dir} ...
+
+  compile      compile a @triton.jit kernel ahead of time (python -m ttlink compile --help)
+  link         link kernel headers into a dispatcher (python -m ttlink link --help)
+  include-dir  print the directory holding ttlink_runtime.h, which generated sources include
+"""
+
+
+def main(argv: Sequence[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if argv else 2
+    command, rest = argv[0], list(argv[1:])
+    if command == "compile":
+        from .compile import main as compile_main
+
+        return run_cli(compile_main, rest)
+    if command == "link":
+        from .link import main as link_main
+
+        return run_cli(link_main, rest)
+    if command == "include-dir":
+        print(RUNTIME_INCLUDE_DIR)
+        return 0
+    print(f"ttlink: error: unknown command '{command}' (expected compile, link or include-dir)", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

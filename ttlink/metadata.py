@@ -1,0 +1,147 @@
+"""The `// ttlink-meta:` header line: exact kernel metadata from `ttlink compile` for `ttlink link`.
+
+Upstream's `// tt-linker:` directive forces the linker to guess which parameters are
+constexpr and which C argument a suffix hint belongs to. `ttlink compile` writes this line
+beside it, so the linker never guesses. The line is one JSON object with sorted keys:
+
+    // ttlink-meta: {"backend":"cuda","embed_ptx":false,"format":1,"kernel":"add_kernel",
+    //   "name":"add","num_stages":3,"num_warps":4,"params":[...],"symbol":"add_1a2b3c4d_0d1d",
+    //   "targets":["cuda:80","cuda:90"]}
+
+`params` lists every Python parameter of the kernel in order:
+  {"kind":"arg","name":"x_ptr","type":"*fp32","c_type":"CUdeviceptr","hint":16}
+  {"kind":"constexpr","name":"BLOCK","value":1024}
+`hint` is 16 (divisible by 16), 1 (equal to 1: folded into the binary, absent from the
+variant's C entry point) or null.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Union
+
+from .errors import TtlinkError
+
+DIRECTIVE = "// ttlink-meta:"
+FORMAT_VERSION = 1
+HINTS = (None, 1, 16)
+
+ConstexprValue = Union[bool, int, float, str]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One Python parameter of the kernel: a C argument (`kind == "arg"`) or a constexpr."""
+
+    name: str
+    kind: str  # "arg" or "constexpr"
+    type: str | None = None  # Triton type of an argument, e.g. "*fp16", "i32", "fp32"
+    c_type: str | None = None  # C type of an argument, e.g. "CUdeviceptr", "int32_t", "float"
+    hint: int | None = None  # arguments only: 16, 1 or None
+    value: ConstexprValue | None = None  # constexprs only
+
+    @property
+    def is_arg(self) -> bool:
+        return self.kind == "arg"
+
+
+@dataclass(frozen=True)
+class KernelMeta:
+    """Everything the linker needs to know about one compiled kernel variant."""
+
+    name: str  # out name: variants sharing it are linked into one API `name`, `name_default`, ...
+    symbol: str  # the variant's C entry point: CUresult symbol(CUstream, args without :1 ones)
+    kernel: str  # the Python function's name
+    backend: str
+    params: tuple[Param, ...]
+    num_warps: int
+    num_stages: int
+    targets: tuple[str, ...]
+    embed_ptx: bool
+
+    @property
+    def args(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.is_arg)
+
+    @property
+    def constexprs(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if not p.is_arg)
+
+    def to_line(self) -> str:
+        params = []
+        for p in self.params:
+            if p.is_arg:
+                params.append({"kind": "arg", "name": p.name, "type": p.type, "c_type": p.c_type, "hint": p.hint})
+            else:
+                params.append({"kind": "constexpr", "name": p.name, "value": p.value})
+        record = {
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "symbol": self.symbol,
+            "kernel": self.kernel,
+            "backend": self.backend,
+            "params": params,
+            "num_warps": self.num_warps,
+            "num_stages": self.num_stages,
+            "targets": list(self.targets),
+            "embed_ptx": self.embed_ptx,
+        }
+        return f"{DIRECTIVE} {json.dumps(record, sort_keys=True, separators=(',', ':'))}"
+
+
+def parse_line(text: str, file: str, line: int) -> KernelMeta:
+    """Parses the JSON after `// ttlink-meta:`. Raises TtlinkError naming file and line."""
+
+    def fail(what: str) -> TtlinkError:
+        return TtlinkError(f"malformed ttlink-meta directive: {what}", file=file, line=line)
+
+    body = text.strip()
+    if body.startswith(DIRECTIVE):
+        body = body[len(DIRECTIVE):]
+    try:
+        record = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise fail(f"invalid JSON ({error.msg})") from None
+    if not isinstance(record, dict):
+        raise fail("expected a JSON object")
+    if record.get("format") != FORMAT_VERSION:
+        raise fail(f"unsupported format {record.get('format')!r} (this ttlink reads {FORMAT_VERSION})")
+
+    def field(key: str, kind: type | tuple[type, ...]):
+        value = record.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise fail(f"field '{key}' missing or of the wrong type")
+        return value
+
+    params = []
+    raw_params = field("params", list)
+    for raw in raw_params:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise fail("each param needs a name")
+        if raw.get("kind") == "arg":
+            if not isinstance(raw.get("type"), str) or not isinstance(raw.get("c_type"), str):
+                raise fail(f"param '{raw['name']}' needs 'type' and 'c_type'")
+            if raw.get("hint") not in HINTS or isinstance(raw.get("hint"), bool):
+                raise fail(f"param '{raw['name']}' has hint {raw.get('hint')!r}; expected 16, 1 or null")
+            params.append(Param(raw["name"], "arg", type=raw["type"], c_type=raw["c_type"], hint=raw["hint"]))
+        elif raw.get("kind") == "constexpr":
+            if not isinstance(raw.get("value"), (bool, int, float, str)):
+                raise fail(f"constexpr '{raw['name']}' needs a value")
+            params.append(Param(raw["name"], "constexpr", value=raw["value"]))
+        else:
+            raise fail(f"param '{raw['name']}' has kind {raw.get('kind')!r}; expected 'arg' or 'constexpr'")
+    targets = field("targets", list)
+    if not all(isinstance(t, str) for t in targets):
+        raise fail("field 'targets' must list strings")
+    return KernelMeta(
+        name=field("name", str),
+        symbol=field("symbol", str),
+        kernel=field("kernel", str),
+        backend=field("backend", str),
+        params=tuple(params),
+        num_warps=field("num_warps", int),
+        num_stages=field("num_stages", int),
+        targets=tuple(targets),
+        embed_ptx=field("embed_ptx", bool),
+    )
