@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import RUNTIME_INCLUDE_DIR
 from .errors import run_cli

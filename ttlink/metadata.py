@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Union
 
 from .errors import TtlinkError
 
@@ -27,7 +26,7 @@ DIRECTIVE = "// ttlink-meta:"
 FORMAT_VERSION = 1
 HINTS = (None, 1, 16)
 
-ConstexprValue = Union[bool, int, float, str]
+ConstexprValue = bool | int | float | str
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def parse_line(text: str, file: str, line: int) -> KernelMeta:
 
     body = text.strip()
     if body.startswith(DIRECTIVE):
-        body = body[len(DIRECTIVE):]
+        body = body[len(DIRECTIVE) :]
     try:
         record = json.loads(body)
     except json.JSONDecodeError as error:
