@@ -1,0 +1,44 @@
+"""`ttlink link HEADERS... -o OUT [--prefix P]`: kernel headers -> one dispatcher OUT.h + OUT.c.
+
+Takes the same arguments as Triton's tools/link.py, so `python -m ttlink.link` is a drop-in
+replacement for `python -m triton.tools.link`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .emit_link import emit_link
+from .errors import ArgumentParser, run_cli
+from .headers import read_header
+from .model import build_groups
+from .outputs import write_outputs
+
+DESCRIPTION = """Links kernel headers written by `ttlink compile` or Triton's compile.py (3.2 to 3.9)
+into one dispatcher: for every kernel name K, K(stream, args, algo_id), K_default, K_<algo>,
+K_get_num_algos, K_get_algo_name, load_K and unload_K. Writes OUT.h and OUT.c."""
+
+
+def output_base(out: str) -> Path:
+    """OUT without a trailing .h or .c, so `-o lib` and `-o lib.h` both write lib.h and lib.c."""
+    path = Path(out)
+    return path.with_suffix("") if path.suffix in (".h", ".c") else path
+
+
+def main(argv: Sequence[str]) -> None:
+    parser = ArgumentParser(prog="python -m ttlink link", description=DESCRIPTION)
+    parser.add_argument("headers", nargs="+", help="kernel headers (.h) to link")
+    parser.add_argument("--out", "-o", required=True, help="output path without extension: writes OUT.h and OUT.c")
+    parser.add_argument("--prefix", default="", help="prefix for every generated public name (P + K...)")
+    args = parser.parse_args(argv)
+    variants = [variant for header in args.headers for variant in read_header(header)]
+    groups = build_groups(variants, args.prefix)
+    base = output_base(args.out)
+    sources = emit_link(groups, args.prefix, base.name)
+    write_outputs({Path(f"{base}.h"): sources.header, Path(f"{base}.c"): sources.source})
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, sys.argv[1:]))

@@ -1,0 +1,240 @@
+"""The link model: variants grouped into algos and kernels, ordered and numbered (pure).
+
+An algo is one (kernel name, constexpr values, num_warps, num_stages). Its variants differ
+only in hints (`:16`, `:1`) and are tried most-specialised first. Nothing here depends on
+the order in which headers were given: every list is sorted by a key of its content.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .errors import TtlinkError
+from .metadata import ConstexprValue
+
+POINTER_TYPES = frozenset({"CUdeviceptr", "hipDeviceptr_t"})
+INTEGER_TYPES = frozenset({"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"})
+C_TYPES = POINTER_TYPES | INTEGER_TYPES | {"float", "double", "CUtensorMap"}
+BACKENDS = ("cuda", "hip")
+
+# Names the generated C declares itself, and words C or C++ reserve: no argument may take them.
+RESERVED_NAMES = frozenset(
+    """stream algo_id auto bool break case catch char class const continue default delete do double
+    else enum explicit extern false float for friend goto if inline int long mutable namespace new
+    operator private protected public register restrict return short signed sizeof static struct
+    switch template this throw true try typedef typeid typename union unsigned using virtual void
+    volatile while""".split()
+)
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One C argument of a variant's full signature (`:1` arguments included)."""
+
+    name: str
+    c_type: str
+    hint: int | None  # 16, 1 or None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One compiled kernel variant, as read from one header directive."""
+
+    kernel: str  # out name K: variants sharing it are linked into one API
+    symbol: str  # entry point: CUresult symbol(stream, args without :1 ones)
+    backend: str
+    args: tuple[Arg, ...]
+    constexprs: tuple[ConstexprValue, ...]  # in parameter order
+    num_warps: int
+    num_stages: int
+    file: str  # where it was read, for error messages only
+    line: int
+
+    @property
+    def hints(self) -> tuple[int | None, ...]:
+        return tuple(arg.hint for arg in self.args)
+
+    @property
+    def algo_key(self) -> tuple:
+        return (tuple(value_key(v) for v in self.constexprs), self.num_warps, self.num_stages)
+
+    @property
+    def variant_key(self) -> tuple:
+        """Most hints first, then argument by argument `:16` before `:1` before none."""
+        rank = {16: 0, 1: 1, None: 2}
+        return (-sum(h is not None for h in self.hints), tuple(rank[h] for h in self.hints))
+
+    def error(self, message: str) -> TtlinkError:
+        return TtlinkError(message, file=self.file, line=self.line)
+
+
+@dataclass(frozen=True)
+class Algo:
+    name: str  # `{algo}`: a C identifier fragment, e.g. 1024_warps4xstages3
+    variants: tuple[Variant, ...]  # in dispatch order; a generic one, if any, last
+
+
+@dataclass(frozen=True)
+class KernelGroup:
+    name: str  # K
+    backend: str
+    params: tuple[tuple[str, str], ...]  # (C type, name) of the full signature
+    algos: tuple[Algo, ...]  # algo_id order
+
+
+def value_key(value: ConstexprValue) -> tuple:
+    """Numbers compare numerically (1 < 2 < 10); anything else sorts after them by text."""
+    if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
+        return (0, value, str(value))
+    return (1, 0, str(value))
+
+
+def algo_name(variant: Variant) -> str:
+    """`{constexprs joined by x}_warps{W}xstages{S}` as a C identifier fragment."""
+    text = "x".join(str(v) for v in variant.constexprs) + f"_warps{variant.num_warps}xstages{variant.num_stages}"
+    name = text.replace("-", "m").replace(".", "p").replace("+", "")
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise variant.error(f"algo '{text}' of kernel '{variant.kernel}' cannot be made a C identifier")
+    return name
+
+
+def check_variant(variant: Variant) -> None:
+    """Rejects what would make the generated C invalid or the dispatch meaningless."""
+    if variant.backend not in BACKENDS:
+        raise variant.error(f"unknown backend '{variant.backend}' (expected {' or '.join(BACKENDS)})")
+    for name in (variant.kernel, variant.symbol):
+        if not IDENTIFIER.fullmatch(name):
+            raise variant.error(f"'{name}' is not a C identifier")
+    if variant.num_warps <= 0 or variant.num_stages < 0:
+        raise variant.error(f"invalid num_warps {variant.num_warps} / num_stages {variant.num_stages}")
+    seen: set[str] = set()
+    for arg in variant.args:
+        if not IDENTIFIER.fullmatch(arg.name) or arg.name in RESERVED_NAMES:
+            raise variant.error(f"argument name '{arg.name}' cannot be used in the dispatcher")
+        if arg.name in seen:
+            raise variant.error(f"argument '{arg.name}' appears twice")
+        seen.add(arg.name)
+        if arg.c_type not in C_TYPES:
+            raise variant.error(f"argument '{arg.name}' has unsupported C type '{arg.c_type}'")
+        if arg.hint == 16 and arg.c_type not in POINTER_TYPES | INTEGER_TYPES:
+            raise variant.error(f"hint :16 on '{arg.name}' of C type {arg.c_type}; only pointers and integers")
+        if arg.hint == 1 and arg.c_type not in INTEGER_TYPES:
+            raise variant.error(f"hint :1 on '{arg.name}' of C type {arg.c_type}; only integers")
+
+
+def build_groups(variants: Iterable[Variant], prefix: str = "") -> tuple[KernelGroup, ...]:
+    """Groups variants into kernels and algos; raises TtlinkError on any inconsistency.
+    `prefix` is the one public names get (`--prefix`), checked for clashes here."""
+    ordered = sorted(variants, key=lambda v: (v.kernel, v.algo_key, v.variant_key, v.symbol, v.file, v.line))
+    if not ordered:
+        raise TtlinkError("no kernel variants to link")
+    for variant in ordered:
+        check_variant(variant)
+    _check_unique(ordered)
+    first = ordered[0]
+    for variant in ordered:
+        if variant.backend != first.backend:
+            raise variant.error(
+                f"backend '{variant.backend}' differs from '{first.backend}' of {first.symbol} "
+                f"({first.file}:{first.line}); one link takes one backend"
+            )
+    kernels: dict[str, list[Variant]] = {}
+    for variant in ordered:
+        kernels.setdefault(variant.kernel, []).append(variant)
+    groups = tuple(_build_group(name, members) for name, members in kernels.items())
+    _check_names(groups, prefix)
+    return groups
+
+
+def _check_unique(ordered: Sequence[Variant]) -> None:
+    by_symbol: dict[str, Variant] = {}
+    by_config: dict[tuple, Variant] = {}
+    for variant in ordered:
+        other = by_symbol.setdefault(variant.symbol, variant)
+        if other is not variant:
+            raise variant.error(f"duplicate variant {variant.symbol} (also at {other.file}:{other.line})")
+        config = (variant.kernel, variant.algo_key, variant.hints)
+        other = by_config.setdefault(config, variant)
+        if other is not variant:
+            raise variant.error(
+                f"duplicate variant: {variant.symbol} has the same algo and hints as {other.symbol} "
+                f"({other.file}:{other.line})"
+            )
+
+
+def _build_group(name: str, variants: Sequence[Variant]) -> KernelGroup:
+    reference = variants[0]
+    for variant in variants[1:]:
+        if len(variant.args) != len(reference.args) or len(variant.constexprs) != len(reference.constexprs):
+            raise variant.error(
+                f"variant {variant.symbol} of kernel '{name}' has {len(variant.args)} arguments and "
+                f"{len(variant.constexprs)} constexprs, but {reference.symbol} ({reference.file}:{reference.line}) "
+                f"has {len(reference.args)} and {len(reference.constexprs)}"
+            )
+    params = tuple(
+        (_unified_type(name, variants, index), reference.args[index].name) for index in range(len(reference.args))
+    )
+    algos: list[Algo] = []
+    names: dict[str, Variant] = {}
+    for variant in variants:
+        if algos and algos[-1].variants[0].algo_key == variant.algo_key:
+            algos[-1] = Algo(algos[-1].name, algos[-1].variants + (variant,))
+            continue
+        algo = algo_name(variant)
+        other = names.setdefault(algo, variant)
+        if other is not variant:
+            raise variant.error(
+                f"algos of kernel '{name}' from {variant.symbol} and {other.symbol} are both named '{algo}'"
+            )
+        algos.append(Algo(algo, (variant,)))
+    return KernelGroup(name=name, backend=reference.backend, params=params, algos=tuple(algos))
+
+
+def _unified_type(kernel: str, variants: Sequence[Variant], index: int) -> str:
+    """The C type of argument `index` across variants. A `:1` argument's declared type does not
+    count where another variant passes it: upstream declares every `:1` argument int32_t."""
+    passed = [v for v in variants if v.args[index].hint != 1] or list(variants)
+    first = passed[0]
+    for variant in passed[1:]:
+        if variant.args[index].c_type != first.args[index].c_type:
+            raise variant.error(
+                f"argument {index} of kernel '{kernel}' is {variant.args[index].c_type} in {variant.symbol} "
+                f"but {first.args[index].c_type} in {first.symbol} ({first.file}:{first.line})"
+            )
+    return first.args[index].c_type
+
+
+def public_names(group: KernelGroup, prefix: str) -> list[str]:
+    base = prefix + group.name
+    names = [
+        base,
+        f"{base}_default",
+        f"{base}_get_num_algos",
+        f"{base}_get_algo_name",
+        f"load_{base}",
+        f"unload_{base}",
+    ]
+    for algo in group.algos:
+        names += [f"{base}_{algo.name}", f"load_{base}_{algo.name}", f"unload_{base}_{algo.name}"]
+    return names
+
+
+def _check_names(groups: Sequence[KernelGroup], prefix: str) -> None:
+    """Every generated name is a C identifier and unique, also against the variants' symbols."""
+    owners: dict[str, str] = {}
+    for group in groups:
+        for algo in group.algos:
+            for variant in algo.variants:
+                for symbol in (variant.symbol, f"load_{variant.symbol}", f"unload_{variant.symbol}"):
+                    owners[symbol] = f"variant {variant.symbol}"
+    for group in groups:
+        for name in public_names(group, prefix):
+            if not IDENTIFIER.fullmatch(name):
+                raise TtlinkError(f"generated name '{name}' is not a C identifier (check --prefix)")
+            if name in owners:
+                raise TtlinkError(f"generated name '{name}' for kernel '{group.name}' clashes with {owners[name]}")
+            owners[name] = f"kernel '{group.name}'"
