@@ -134,7 +134,6 @@ def build_groups(variants: Iterable[Variant], prefix: str = "") -> tuple[KernelG
         raise TtlinkError("no kernel variants to link")
     for variant in ordered:
         check_variant(variant)
-    _check_unique(ordered)
     first = ordered[0]
     for variant in ordered:
         if variant.backend != first.backend:
@@ -142,6 +141,7 @@ def build_groups(variants: Iterable[Variant], prefix: str = "") -> tuple[KernelG
                 f"backend '{variant.backend}' differs from '{first.backend}' of {first.symbol} "
                 f"({first.file}:{first.line}); one link takes one backend"
             )
+    _check_unique(ordered)
     kernels: dict[str, list[Variant]] = {}
     for variant in ordered:
         kernels.setdefault(variant.kernel, []).append(variant)
