@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from . import RUNTIME_INCLUDE_DIR
 from .errors import run_cli
 
-USAGE = """usage: python -m ttlink {compile,link,include-dir} ...
+USAGE = """usage: python -m ttlink {compile,assemble,link,include-dir} ...
 
   compile      compile a @triton.jit kernel ahead of time (python -m ttlink compile --help)
+  assemble     write kernel C from `compile --binary-out` files (python -m ttlink assemble --help)
   link         link kernel headers into a dispatcher (python -m ttlink link --help)
   include-dir  print the directory holding ttlink_runtime.h, which generated sources include
 """
@@ -25,6 +26,10 @@ def main(argv: Sequence[str]) -> int:
         from .compile import main as compile_main
 
         return run_cli(compile_main, rest)
+    if command == "assemble":
+        from .compile import assemble_main
+
+        return run_cli(assemble_main, rest)
     if command == "link":
         from .link import main as link_main
 
@@ -32,7 +37,7 @@ def main(argv: Sequence[str]) -> int:
     if command == "include-dir":
         print(RUNTIME_INCLUDE_DIR)
         return 0
-    print(f"ttlink: error: unknown command '{command}' (expected compile, link or include-dir)", file=sys.stderr)
+    print(f"ttlink: error: unknown command '{command}' (expected compile, assemble, link or include-dir)", file=sys.stderr)
     return 2
 
 

@@ -1,0 +1,231 @@
+/*
+ * ttlink runtime: driver resolution, per-context module cache, binary choice and launch.
+ * See ttlink_runtime.h for the contract.
+ */
+#include "ttlink_runtime.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+
+/* Above this much dynamic shared memory a kernel must opt in (CUDA's static limit). */
+#define TTLINK_DEFAULT_SHARED_LIMIT 49152u
+
+/* The driver functions the runtime uses, resolved with dlsym. */
+struct ttlink_driver {
+  CUresult (*init)(unsigned int flags);
+  CUresult (*ctx_get_current)(CUcontext *ctx);
+  CUresult (*ctx_get_id)(CUcontext ctx, unsigned long long *id); /* NULL before CUDA 12.0 */
+  CUresult (*ctx_get_device)(CUdevice *device);
+  CUresult (*device_get_attribute)(int *value, CUdevice_attribute attribute, CUdevice device);
+  CUresult (*module_load_data)(CUmodule *module, const void *image);
+  CUresult (*module_get_function)(CUfunction *function, CUmodule module, const char *name);
+  CUresult (*module_unload)(CUmodule module);
+  CUresult (*func_set_attribute)(CUfunction function, CUfunction_attribute attribute, int value);
+  CUresult (*launch_kernel)(CUfunction function, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
+                            unsigned int block_x, unsigned int block_y, unsigned int block_z,
+                            unsigned int shared_bytes, CUstream stream, void **params, void **extra);
+};
+
+/* A module loaded for one context. Nodes are never freed: readers walk the list without the
+ * lock. After unload `function` is NULL and the node waits for a reload in the same context. */
+struct ttlink_loaded {
+  struct ttlink_loaded *next; /* immutable once published */
+  uint64_t context_key;       /* cuCtxGetId, else the CUcontext handle */
+  CUmodule module;
+  CUfunction function; /* atomic: NULL while not loaded */
+  unsigned int shared_bytes;
+};
+
+static struct ttlink_driver driver;
+static CUresult driver_status = CUDA_ERROR_NOT_INITIALIZED;
+static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
+
+static void *symbol(void *library, const char *name, int *missing) {
+  void *address = dlsym(library, name);
+  if (address == NULL) *missing = 1;
+  return address;
+}
+
+static void resolve_driver(void) {
+  const char *path = getenv("TTLINK_LIBCUDA_PATH");
+  void *library = dlopen(path != NULL && path[0] != '\0' ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (library == NULL) {
+    driver_status = CUDA_ERROR_SHARED_OBJECT_INIT_FAILED;
+    return;
+  }
+  int missing = 0;
+  /* Casts through void * keep -Wpedantic quiet about object-to-function pointer conversion. */
+#define TTLINK_RESOLVE(field, name) *(void **)(&driver.field) = symbol(library, name, &missing)
+  TTLINK_RESOLVE(init, "cuInit");
+  TTLINK_RESOLVE(ctx_get_current, "cuCtxGetCurrent");
+  TTLINK_RESOLVE(ctx_get_device, "cuCtxGetDevice");
+  TTLINK_RESOLVE(device_get_attribute, "cuDeviceGetAttribute");
+  TTLINK_RESOLVE(module_load_data, "cuModuleLoadData");
+  TTLINK_RESOLVE(module_get_function, "cuModuleGetFunction");
+  TTLINK_RESOLVE(module_unload, "cuModuleUnload");
+  TTLINK_RESOLVE(func_set_attribute, "cuFuncSetAttribute");
+  TTLINK_RESOLVE(launch_kernel, "cuLaunchKernel");
+  int optional = 0;
+  *(void **)(&driver.ctx_get_id) = symbol(library, "cuCtxGetId", &optional);
+#undef TTLINK_RESOLVE
+  if (missing) {
+    dlclose(library);
+    driver_status = CUDA_ERROR_SHARED_OBJECT_INIT_FAILED;
+    return;
+  }
+  driver_status = driver.init(0);
+}
+
+static CUresult current_context_key(uint64_t *key) {
+  pthread_once(&driver_once, resolve_driver);
+  if (driver_status != CUDA_SUCCESS) return driver_status;
+  CUcontext context = NULL;
+  CUresult status = driver.ctx_get_current(&context);
+  if (status != CUDA_SUCCESS) return status;
+  if (context == NULL) return CUDA_ERROR_INVALID_CONTEXT;
+  unsigned long long id;
+  /* The id tells apart a context destroyed and re-created at the same address. */
+  if (driver.ctx_get_id != NULL && driver.ctx_get_id(context, &id) == CUDA_SUCCESS) {
+    *key = (uint64_t)id;
+  } else {
+    *key = (uint64_t)(uintptr_t)context;
+  }
+  return CUDA_SUCCESS;
+}
+
+static struct ttlink_loaded *find_loaded(struct ttlink_variant *variant, uint64_t key) {
+  struct ttlink_loaded *node = __atomic_load_n(&variant->loaded, __ATOMIC_ACQUIRE);
+  while (node != NULL && node->context_key != key) node = node->next;
+  return node;
+}
+
+/* The device's own cubin, else the newest cubin of the same major with a lower minor, else
+ * PTX no newer than the device; NULL if none fits. */
+static const struct ttlink_image *select_image(const struct ttlink_kernel *kernel, int major, int minor) {
+  const struct ttlink_image *cubin = NULL;
+  const struct ttlink_image *ptx = NULL;
+  for (int i = 0; i < kernel->num_images; ++i) {
+    const struct ttlink_image *image = &kernel->images[i];
+    if (image->format == TTLINK_CUBIN) {
+      if (image->arch / 10 == major && image->arch % 10 <= minor && (cubin == NULL || image->arch > cubin->arch)) {
+        cubin = image;
+      }
+    } else if (image->arch <= 10 * major + minor && (ptx == NULL || image->arch > ptx->arch)) {
+      ptx = image;
+    }
+  }
+  return cubin != NULL ? cubin : ptx;
+}
+
+/* Loads the module for the current context into `node`. Called with the lock held. */
+static CUresult load_module(const struct ttlink_kernel *kernel, CUmodule *module, CUfunction *function,
+                            unsigned int *shared_bytes) {
+  CUdevice device;
+  int major = 0;
+  int minor = 0;
+  CUresult status = driver.ctx_get_device(&device);
+  if (status == CUDA_SUCCESS)
+    status = driver.device_get_attribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+  if (status == CUDA_SUCCESS)
+    status = driver.device_get_attribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+  if (status != CUDA_SUCCESS) return status;
+
+  const struct ttlink_image *image = select_image(kernel, major, minor);
+  if (image == NULL) return CUDA_ERROR_NO_BINARY_FOR_GPU;
+  if (image->shared_bytes > TTLINK_DEFAULT_SHARED_LIMIT) {
+    int optin = 0;
+    status = driver.device_get_attribute(&optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device);
+    if (status != CUDA_SUCCESS) return status;
+    if (optin < 0 || image->shared_bytes > (unsigned int)optin) return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
+  }
+
+  status = driver.module_load_data(module, image->data);
+  if (status != CUDA_SUCCESS) return status;
+  status = driver.module_get_function(function, *module, kernel->name);
+  if (status == CUDA_SUCCESS && image->shared_bytes > TTLINK_DEFAULT_SHARED_LIMIT) {
+    status = driver.func_set_attribute(*function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                       (int)image->shared_bytes);
+  }
+  if (status != CUDA_SUCCESS) {
+    driver.module_unload(*module);
+    return status;
+  }
+  *shared_bytes = image->shared_bytes;
+  return CUDA_SUCCESS;
+}
+
+/* The loaded node for context `key`, loading the module first if needed. */
+static CUresult get_loaded(struct ttlink_variant *variant, uint64_t key, struct ttlink_loaded **result) {
+  struct ttlink_loaded *node = find_loaded(variant, key);
+  if (node != NULL && __atomic_load_n(&node->function, __ATOMIC_ACQUIRE) != NULL) {
+    *result = node;
+    return CUDA_SUCCESS;
+  }
+  CUresult status = CUDA_SUCCESS;
+  pthread_mutex_lock(&variant->lock);
+  node = find_loaded(variant, key);
+  if (node == NULL || __atomic_load_n(&node->function, __ATOMIC_ACQUIRE) == NULL) {
+    CUmodule module;
+    CUfunction function;
+    unsigned int shared_bytes;
+    status = load_module(variant->kernel, &module, &function, &shared_bytes);
+    if (status == CUDA_SUCCESS && node == NULL) {
+      node = (struct ttlink_loaded *)calloc(1, sizeof *node);
+      if (node == NULL) {
+        driver.module_unload(module);
+        status = CUDA_ERROR_OUT_OF_MEMORY;
+      } else {
+        node->context_key = key;
+        node->next = variant->loaded;
+        __atomic_store_n(&variant->loaded, node, __ATOMIC_RELEASE);
+      }
+    }
+    if (status == CUDA_SUCCESS) {
+      node->module = module;
+      node->shared_bytes = shared_bytes;
+      __atomic_store_n(&node->function, function, __ATOMIC_RELEASE);
+    }
+  }
+  pthread_mutex_unlock(&variant->lock);
+  *result = node;
+  return status;
+}
+
+CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
+                       int64_t grid_z, void **args) {
+  if (grid_x == 0 || grid_y == 0 || grid_z == 0) return CUDA_SUCCESS;
+  if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > UINT32_MAX || grid_y > UINT32_MAX || grid_z > UINT32_MAX)
+    return CUDA_ERROR_INVALID_VALUE;
+  uint64_t key;
+  CUresult status = current_context_key(&key);
+  if (status != CUDA_SUCCESS) return status;
+  struct ttlink_loaded *node;
+  status = get_loaded(variant, key, &node);
+  if (status != CUDA_SUCCESS) return status;
+  return driver.launch_kernel(__atomic_load_n(&node->function, __ATOMIC_ACQUIRE), (unsigned int)grid_x,
+                              (unsigned int)grid_y, (unsigned int)grid_z, variant->kernel->block_x, 1, 1,
+                              node->shared_bytes, stream, args, NULL);
+}
+
+CUresult ttlink_load(struct ttlink_variant *variant) {
+  uint64_t key;
+  CUresult status = current_context_key(&key);
+  if (status != CUDA_SUCCESS) return status;
+  struct ttlink_loaded *node;
+  return get_loaded(variant, key, &node);
+}
+
+CUresult ttlink_unload(struct ttlink_variant *variant) {
+  uint64_t key;
+  CUresult status = current_context_key(&key);
+  if (status != CUDA_SUCCESS) return status;
+  pthread_mutex_lock(&variant->lock);
+  struct ttlink_loaded *node = find_loaded(variant, key);
+  if (node != NULL && node->function != NULL) {
+    __atomic_store_n(&node->function, NULL, __ATOMIC_RELEASE);
+    status = driver.module_unload(node->module);
+    node->module = NULL;
+  }
+  pthread_mutex_unlock(&variant->lock);
+  return status;
+}

@@ -1,0 +1,73 @@
+/*
+ * ttlink runtime: loads and launches the kernels that `ttlink compile` generates.
+ *
+ * Compile ttlink_runtime.c once per binary, beside the generated kernel sources; they include
+ * this header. The CUDA driver is opened with dlopen("libcuda.so.1") on first use
+ * (TTLINK_LIBCUDA_PATH overrides the path), so nothing links -lcuda and a binary starts on
+ * a machine without a GPU. No function exits, aborts or prints: each failure is a CUresult.
+ *
+ * This is an internal interface between the runtime and generated code; applications call
+ * the generated entry points (`S`, `load_S`, `unload_S`) instead.
+ */
+#ifndef TTLINK_RUNTIME_H
+#define TTLINK_RUNTIME_H
+
+#include <cuda.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum ttlink_image_format { TTLINK_CUBIN, TTLINK_PTX };
+
+/* One binary of a kernel: a cubin for one GPU architecture, or PTX for the driver to JIT. */
+struct ttlink_image {
+  enum ttlink_image_format format;
+  int arch;                  /* 10 * major + minor: the cubin's target, or the PTX's .target */
+  unsigned int shared_bytes; /* dynamic shared memory per block this binary launches with */
+  const unsigned char *data; /* PTX is NUL-terminated */
+  size_t size;
+};
+
+/* A compiled kernel variant: its binaries (in any order) and launch shape. */
+struct ttlink_kernel {
+  const char *name; /* the entry's name inside every binary */
+  const struct ttlink_image *images;
+  int num_images;
+  unsigned int block_x; /* num_warps * 32 threads */
+};
+
+struct ttlink_loaded; /* the module loaded for one CUDA context (private to the runtime) */
+
+/* Per-variant state. Define one with TTLINK_VARIANT_INIT and never copy it. */
+struct ttlink_variant {
+  const struct ttlink_kernel *kernel;
+  pthread_mutex_t lock;          /* serialises loads and unloads */
+  struct ttlink_loaded *loaded;  /* per-context modules, read without the lock */
+};
+
+#define TTLINK_VARIANT_INIT(kernel) {(kernel), PTHREAD_MUTEX_INITIALIZER, NULL}
+
+/*
+ * Launches the variant in the current context on `stream` with `args` (one pointer per
+ * kernel parameter, hidden ones included). The module is loaded on the first launch in
+ * each context. A grid with a zero dimension returns CUDA_SUCCESS without launching; a
+ * negative or too large one returns CUDA_ERROR_INVALID_VALUE.
+ */
+CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
+                       int64_t grid_z, void **args);
+
+/* Loads the variant's module for the current context unless it is loaded already. */
+CUresult ttlink_load(struct ttlink_variant *variant);
+
+/* Unloads what the variant loaded for the current context; a later launch loads it again. */
+CUresult ttlink_unload(struct ttlink_variant *variant);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTLINK_RUNTIME_H */
