@@ -1,0 +1,95 @@
+"""Golden dispatcher sources, and the generated C compiling as C11 and C++17 with -Werror.
+
+Update the golden files after an intended change of the generated C with
+`python -m pytest tests/link --update-golden` (or TTLINK_UPDATE_GOLDEN=1) and review the diff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import compile_c, constexpr, i32, kernel_meta, meta_header, ptr, upstream_headers
+
+from ttlink.link import main as link_main
+
+GOLDEN = Path(__file__).parent / "golden"
+HIP_HEADER = "// tt-linker-backend: hip\n// tt-linker: {symbol}:hipDeviceptr_t x, int32_t n:{block}_warps4xstages3\n"
+
+
+def meta_headers(directory: Path) -> list[Path]:
+    variants = {
+        "mm_0000000a_0d3d4c": [ptr("a", 16), i32("m"), constexpr("BLOCK", 64), i32("lda", 16), i32("stride", 1)],
+        "mm_0000000b_0d3d4d": [ptr("a", 16), i32("m"), constexpr("BLOCK", 64), i32("lda", 16), i32("stride", 16)],
+        "mm_0000000c_": [ptr("a"), i32("m"), constexpr("BLOCK", 64), i32("lda"), i32("stride")],
+        "mm_0000000d_": [ptr("a"), i32("m"), constexpr("BLOCK", 1.5e-05), i32("lda"), i32("stride")],
+    }
+    paths = []
+    for symbol, params in variants.items():
+        path = directory / f"{symbol}.h"
+        path.write_text(meta_header(kernel_meta("mm", symbol, params)))
+        paths.append(path)
+    return paths
+
+
+def hip_headers(directory: Path) -> list[Path]:
+    paths = []
+    for symbol, block in (("k_0000000a_0d", 128), ("k_0000000b_", 128), ("k_0000000c_", 64)):
+        path = directory / f"{symbol}.h"
+        path.write_text(HIP_HEADER.format(symbol=symbol, block=block))
+        paths.append(path)
+    return paths
+
+
+CASES = {
+    "upstream39": (lambda d: upstream_headers("triton-3.9.0", "add", "copy", "strided", "scale"), []),
+    "upstream36_prefix": (lambda d: upstream_headers("triton-3.6.0", "add", "strided"), ["--prefix", "lib1_"]),
+    "ttlink_meta": (meta_headers, []),
+    "hip": (hip_headers, []),
+}
+
+
+def link_case(case: str, directory: Path) -> tuple[Path, Path]:
+    make_headers, options = CASES[case]
+    headers = make_headers(directory)
+    link_main([*map(str, headers), "-o", str(directory / "kernels"), *options])
+    return directory / "kernels.h", directory / "kernels.c"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case, tmp_path, update_golden):
+    for generated in link_case(case, tmp_path):
+        golden = GOLDEN / f"{case}{generated.suffix}"
+        if update_golden:
+            golden.parent.mkdir(exist_ok=True)
+            golden.write_text(generated.read_text())
+        assert generated.read_text() == golden.read_text(), f"{golden} differs; see this module's docstring"
+
+
+@pytest.mark.parametrize("cplusplus", [False, True], ids=["c11", "cxx17"])
+@pytest.mark.parametrize("case", sorted(set(CASES) - {"hip"}))
+def test_compiles_with_warnings_as_errors(case, cplusplus, tmp_path, cuda_include_dir):
+    header, source = link_case(case, tmp_path)
+    # One translation unit with both: the definitions must match the declarations exactly.
+    unit = tmp_path / "unit.c"
+    unit.write_text(f'#include "{header.name}"\n#include "{header.name}"\n#include "{source.name}"\n')
+    result = compile_c([unit], cuda_include_dir, cplusplus=cplusplus)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_generated_c_shape(case, tmp_path):
+    """Only <cuda.h>/<stdint.h> (HIP: its runtime header) are included; internals are static
+    and tables const; nothing asserts or exits."""
+    header, source = link_case(case, tmp_path)
+    for text in (header.read_text(), source.read_text()):
+        includes = {line for line in text.splitlines() if line.startswith("#include")}
+        expected = {"#include <stdint.h>", "#include <hip/hip_runtime.h>" if case == "hip" else "#include <cuda.h>"}
+        assert includes == expected
+        assert 'extern "C" {' in text
+        for word in ("assert", "exit(", "abort(", "printf"):
+            assert word not in text
+    c_text = source.read_text()
+    tables = [line for line in c_text.splitlines() if line.endswith("[] = {")]
+    assert tables and all(line.startswith("static const ") for line in tables)
+    assert header.read_text().startswith("/* Generated") and "#ifndef TTLINK_KERNELS_H" in header.read_text()
