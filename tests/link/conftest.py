@@ -83,12 +83,21 @@ def run_module(module: str, *args: str | Path, cwd: Path | None = None) -> subpr
     )
 
 
-def compile_c(sources: Sequence[Path], cuda_include_dir: Path, *, cplusplus: bool = False, output: Path | None = None):
-    """Compiles with warnings as errors; a shared library when `output` is given, else objects only."""
+def compile_c(
+    sources: Sequence[Path],
+    cuda_include_dir: Path,
+    *,
+    cplusplus: bool = False,
+    output: Path | None = None,
+    strict: bool = True,
+):
+    """Compiles (`strict`: with warnings as errors); a shared library when `output` is given,
+    else a syntax check only."""
     compiler = shutil.which("c++" if cplusplus else "cc")
     assert compiler, "no C compiler on PATH"
     language = ["-x", "c++", "-std=c++17"] if cplusplus else ["-std=c11"]
-    command = [compiler, *language, "-Wall", "-Wextra", "-Werror", f"-I{cuda_include_dir}"]
+    warnings = ["-Wall", "-Wextra", "-Werror"] if strict else []
+    command = [compiler, *language, *warnings, f"-I{cuda_include_dir}"]
     if output is None:
         command += ["-fsyntax-only", *map(str, sources)]
     else:
@@ -140,7 +149,8 @@ C_TYPES = {
     "float": ctypes.c_float,
     "double": ctypes.c_double,
 }
-PUBLIC_FUNCTION = re.compile(r"^(CUresult|int|void) (\w+)\((.*)\);$", re.MULTILINE)
+PUBLIC_FUNCTION = re.compile(r"^(CUresult|TT_ResultTy|int|void) (\w+)\((.*)\);$", re.MULTILINE)
+STREAM_TYPES = ("CUstream", "TT_StreamTy")
 
 
 class Dispatcher:
@@ -153,8 +163,8 @@ class Dispatcher:
         self.lib.stub_reset.restype = None
         for result, name, params in PUBLIC_FUNCTION.findall(header.read_text()):
             function = getattr(self.lib, name)
-            types = [] if params == "void" else [p.strip().rsplit(" ", 1)[0] for p in params.split(",")]
-            function.argtypes = [ctypes.c_void_p if t == "CUstream" else C_TYPES[t] for t in types]
+            types = [] if params in ("", "void") else [p.strip().rsplit(" ", 1)[0] for p in params.split(",")]
+            function.argtypes = [ctypes.c_void_p if t in STREAM_TYPES else C_TYPES[t] for t in types]
             function.restype = None if result == "void" else ctypes.c_int
 
     def call(self, name: str, *args) -> tuple[int, list[str]]:
@@ -169,9 +179,14 @@ def build_dispatcher(headers: Sequence[Path], out_dir: Path, cuda_include_dir: P
 
     out_dir.mkdir(parents=True, exist_ok=True)
     link_main([*map(str, headers), "-o", str(out_dir / "dispatch"), *(["--prefix", prefix] if prefix else [])])
-    stubs = out_dir / "stubs.c"
+    return load_dispatcher(out_dir / "dispatch", headers, cuda_include_dir)
+
+
+def load_dispatcher(out: Path, headers: Sequence[Path], cuda_include_dir: Path, *, strict: bool = True) -> Dispatcher:
+    """Builds OUT.c with stand-ins for the variants `headers` declare. `strict`: -Werror."""
+    stubs = out.parent / "stubs.c"
     stubs.write_text(recording_stubs(headers))
-    library = out_dir / "libdispatch.so"
-    result = compile_c([out_dir / "dispatch.c", stubs], cuda_include_dir, output=library)
+    library = out.parent / f"lib{out.name}.so"
+    result = compile_c([Path(f"{out}.c"), stubs], cuda_include_dir, output=library, strict=strict)
     assert result.returncode == 0, result.stderr
-    return Dispatcher(library, out_dir / "dispatch.h")
+    return Dispatcher(library, Path(f"{out}.h"))
