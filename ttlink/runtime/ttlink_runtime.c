@@ -117,7 +117,7 @@ static const struct ttlink_image *select_image(const struct ttlink_kernel *kerne
   return cubin != NULL ? cubin : ptx;
 }
 
-/* Loads the module for the current context into `node`. Called with the lock held. */
+/* Loads the best binary for the current context's device. Called with the variant's lock held. */
 static CUresult load_module(const struct ttlink_kernel *kernel, CUmodule *module, CUfunction *function,
                             unsigned int *shared_bytes) {
   CUdevice device;
@@ -165,9 +165,9 @@ static CUresult get_loaded(struct ttlink_variant *variant, uint64_t key, struct 
   pthread_mutex_lock(&variant->lock);
   node = find_loaded(variant, key);
   if (node == NULL || __atomic_load_n(&node->function, __ATOMIC_ACQUIRE) == NULL) {
-    CUmodule module;
-    CUfunction function;
-    unsigned int shared_bytes;
+    CUmodule module = NULL;
+    CUfunction function = NULL;
+    unsigned int shared_bytes = 0;
     status = load_module(variant->kernel, &module, &function, &shared_bytes);
     if (status == CUDA_SUCCESS && node == NULL) {
       node = (struct ttlink_loaded *)calloc(1, sizeof *node);

@@ -1,0 +1,132 @@
+/*
+ * Drives generated kernel entry points against the stand-in libcuda (see standin_libcuda.c).
+ * Built by test_runtime.py with -include of the generated headers and the entry names as
+ * macros: EVERY (every scalar type; cuda:80, 86, 90 + PTX), EVERY_NO_PTX (same, no PTX) and
+ * BIG (needs > 48 KiB of shared memory). Prints `key=value` lines; the tests read them.
+ *
+ * usage: harness SCENARIO [ARG]   (scenarios: launch, choose N, race THREADS, reload, big,
+ *                                  no_context, twice)
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static CUcontext (*context_create)(int device);
+static void (*context_destroy)(CUcontext context);
+static CUresult (*set_current)(CUcontext context);
+
+static CUstream const STREAM = (CUstream)0x5a5a;
+
+static CUresult launch_every(int32_t n) {
+  uint16_t f16_one = 0x3c00, bf16_one = 0x3f80;
+  return EVERY(STREAM, 0x7000, n, 1, -2, 0x1234, -5, 0x0102030405060708LL, 0xab, 0xbeef, 0xdeadbeefu,
+               0x1122334455667788ULL, f16_one, bf16_one, 1.5f, 2.5);
+}
+
+static CUresult launch_every_no_ptx(void) {
+  return EVERY_NO_PTX(STREAM, 0x7000, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0);
+}
+
+static CUresult launch_big(void) {
+  return BIG(STREAM, 0x1000, 0x2000, 0x3000, 512, 512, 256, 256, 512, 512);
+}
+
+static CUcontext make_current(int device) {
+  CUcontext context = context_create(device);
+  set_current(context);
+  return context;
+}
+
+struct race {
+  pthread_barrier_t *start;
+  CUcontext context;
+  CUresult status;
+};
+
+static void *race_thread(void *arg) {
+  struct race *race = (struct race *)arg;
+  set_current(race->context);
+  pthread_barrier_wait(race->start);
+  race->status = launch_every(1000);
+  return NULL;
+}
+
+static int race(int threads) {
+  CUcontext contexts[2] = {context_create(0), context_create(1)};
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, (unsigned)threads);
+  struct race *races = (struct race *)calloc((size_t)threads, sizeof *races);
+  pthread_t *ids = (pthread_t *)calloc((size_t)threads, sizeof *ids);
+  for (int i = 0; i < threads; ++i) {
+    races[i].start = &start;
+    races[i].context = contexts[i % 2];
+    pthread_create(&ids[i], NULL, race_thread, &races[i]);
+  }
+  int failures = 0;
+  for (int i = 0; i < threads; ++i) {
+    pthread_join(ids[i], NULL);
+    failures += races[i].status != CUDA_SUCCESS;
+  }
+  printf("failures=%d\n", failures);
+  pthread_barrier_destroy(&start);
+  free(races);
+  free(ids);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *path = getenv("TTLINK_LIBCUDA_PATH");
+  void *standin = path != NULL ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+  if (standin != NULL) {
+    *(void **)(&context_create) = dlsym(standin, "standin_context_create");
+    *(void **)(&context_destroy) = dlsym(standin, "standin_context_destroy");
+    *(void **)(&set_current) = dlsym(standin, "cuCtxSetCurrent");
+  }
+  const char *scenario = argc > 1 ? argv[1] : "";
+  const char *arg = argc > 2 ? argv[2] : "0";
+  if (strcmp(scenario, "no_context") == 0 || standin == NULL) {
+    printf("status=%d\n", launch_every(1000));
+    return 0;
+  }
+  if (strcmp(scenario, "launch") == 0) {
+    make_current(0);
+    printf("status=%d\n", launch_every(1000));
+    printf("empty=%d\n", launch_every(0));
+    return 0;
+  }
+  if (strcmp(scenario, "choose") == 0) {
+    for (int device = 0; device < atoi(arg); ++device) {
+      make_current(device);
+      printf("device=%d every=%d no_ptx=%d\n", device, launch_every(64), launch_every_no_ptx());
+    }
+    return 0;
+  }
+  if (strcmp(scenario, "race") == 0) return race(atoi(arg));
+  if (strcmp(scenario, "reload") == 0) {
+    CUcontext first = make_current(0);
+    printf("first=%d\n", launch_every(64));
+    UNLOAD_EVERY();
+    printf("after_unload=%d\n", launch_every(64));
+    context_destroy(first);
+    CUcontext second = make_current(0);
+    printf("same_address=%d\n", second == first);
+    LOAD_EVERY();
+    printf("second=%d\n", launch_every(64));
+    return 0;
+  }
+  if (strcmp(scenario, "big") == 0) {
+    make_current(0);
+    printf("status=%d\n", launch_big());
+    return 0;
+  }
+  if (strcmp(scenario, "twice") == 0) {
+    make_current(0);
+    printf("first=%d\n", launch_every(64));
+    printf("second=%d\n", launch_every(64));
+    return 0;
+  }
+  fprintf(stderr, "unknown scenario '%s'\n", scenario);
+  return 2;
+}

@@ -1,0 +1,256 @@
+/*
+ * A recording stand-in for libcuda.so.1, loaded by the ttlink runtime through
+ * TTLINK_LIBCUDA_PATH in CPU-only tests. It exports the driver functions the runtime
+ * resolves, plus cuCtxSetCurrent and standin_context_create/destroy for the test harness.
+ *
+ * Configured by environment variables, read once on first use:
+ *   STANDIN_LOG           file that gets one line per load, unload, attribute set and launch
+ *   STANDIN_DEVICES       compute capability of each device, e.g. "8.0,9.0" (default "9.0")
+ *   STANDIN_FAIL          "cuFunction:code,..." makes those functions return the code
+ *   STANDIN_OPTIN_SHARED  the device's opt-in shared memory limit (default 232448, an H100)
+ *   STANDIN_PARAM_SIZES   byte size of each kernel parameter, so launches log argument bytes
+ *   STANDIN_LOAD_DELAY_US sleep inside cuModuleLoadData, to widen first-launch races
+ * Built without cuCtxGetId when compiled with -DSTANDIN_NO_CTX_ID (drivers before CUDA 12).
+ */
+#include <cuda.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_DEVICES 8
+#define MAX_CONTEXTS 8
+#define MAX_PARAMS 64
+
+struct standin_context {
+  int in_use;
+  int device;
+  unsigned long long id;
+};
+
+struct standin_module;
+
+struct standin_function {
+  struct standin_module *module;
+  char name[128];
+  int max_dynamic_shared;
+};
+
+/* A loaded image; it holds the one function the runtime asks for. */
+struct standin_module {
+  unsigned long long context_id;
+  char image[32]; /* "sm_90" for a cubin, "ptx_sm_80" for PTX */
+  struct standin_function function;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+static FILE *log_file;
+static int num_devices = 1;
+static int device_cc[MAX_DEVICES] = {90};
+static char fail_spec[512];
+static int optin_shared = 232448;
+static int param_sizes[MAX_PARAMS];
+static int num_param_sizes;
+static int load_delay_us;
+static struct standin_context contexts[MAX_CONTEXTS];
+static unsigned long long next_context_id = 1;
+static __thread struct standin_context *current;
+
+static void read_config(void) {
+  const char *value = getenv("STANDIN_LOG");
+  if (value != NULL) log_file = fopen(value, "a");
+  value = getenv("STANDIN_DEVICES");
+  if (value != NULL) {
+    num_devices = 0;
+    while (*value != '\0' && num_devices < MAX_DEVICES) {
+      int major = 0, minor = 0, used = 0;
+      if (sscanf(value, "%d.%d%n", &major, &minor, &used) != 2) break;
+      device_cc[num_devices++] = 10 * major + minor;
+      value += used;
+      if (*value == ',') ++value;
+    }
+  }
+  value = getenv("STANDIN_FAIL");
+  if (value != NULL) snprintf(fail_spec, sizeof fail_spec, ",%s,", value);
+  value = getenv("STANDIN_OPTIN_SHARED");
+  if (value != NULL) optin_shared = atoi(value);
+  value = getenv("STANDIN_PARAM_SIZES");
+  while (value != NULL && *value != '\0' && num_param_sizes < MAX_PARAMS) {
+    char *end;
+    param_sizes[num_param_sizes++] = (int)strtol(value, &end, 10);
+    value = *end == ',' ? end + 1 : end;
+    if (end == value && *end != '\0') break;
+  }
+  value = getenv("STANDIN_LOAD_DELAY_US");
+  if (value != NULL) load_delay_us = atoi(value);
+}
+
+static void record(const char *format, ...) {
+  if (log_file == NULL) return;
+  va_list args;
+  va_start(args, format);
+  pthread_mutex_lock(&lock);
+  vfprintf(log_file, format, args);
+  fputc('\n', log_file);
+  fflush(log_file);
+  pthread_mutex_unlock(&lock);
+  va_end(args);
+}
+
+/* The error configured for `function`, or CUDA_SUCCESS. */
+static CUresult injected(const char *function) {
+  pthread_once(&config_once, read_config);
+  char key[96];
+  snprintf(key, sizeof key, ",%s:", function);
+  const char *found = strstr(fail_spec, key);
+  return found != NULL ? (CUresult)atoi(found + strlen(key)) : CUDA_SUCCESS;
+}
+
+/* "sm_XX" from a cubin's ELF e_flags, or "ptx_sm_XX" from PTX's .target line. */
+static void describe_image(const unsigned char *image, char *out, size_t size) {
+  if (memcmp(image, "\177ELF", 4) == 0) {
+    unsigned int flags;
+    memcpy(&flags, image + 48, sizeof flags);
+    /* ELF ABI version 8 (CUDA 13 ptxas) keeps the SM in bits 8-15, older ones in the low byte. */
+    unsigned int sm = image[8] >= 8 ? (flags >> 8) & 0xff : flags & 0xff;
+    snprintf(out, size, "sm_%u", sm);
+    return;
+  }
+  const char *target = strstr((const char *)image, ".target sm_");
+  unsigned int sm = 0;
+  if (target != NULL) sscanf(target, ".target sm_%u", &sm);
+  snprintf(out, size, "ptx_sm_%u", sm);
+}
+
+CUresult cuInit(unsigned int flags) {
+  (void)flags;
+  CUresult status = injected("cuInit");
+  record("init status=%d", (int)status);
+  return status;
+}
+
+CUcontext standin_context_create(int device) {
+  pthread_once(&config_once, read_config);
+  pthread_mutex_lock(&lock);
+  struct standin_context *context = NULL;
+  for (int i = 0; i < MAX_CONTEXTS && context == NULL; ++i) {
+    if (!contexts[i].in_use) context = &contexts[i];
+  }
+  if (context != NULL) {
+    context->in_use = 1;
+    context->device = device;
+    context->id = next_context_id++;
+  }
+  pthread_mutex_unlock(&lock);
+  return (CUcontext)context;
+}
+
+void standin_context_destroy(CUcontext handle) {
+  pthread_mutex_lock(&lock);
+  ((struct standin_context *)handle)->in_use = 0;
+  pthread_mutex_unlock(&lock);
+}
+
+CUresult cuCtxSetCurrent(CUcontext handle) {
+  current = (struct standin_context *)handle;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuCtxGetCurrent(CUcontext *handle) {
+  CUresult status = injected("cuCtxGetCurrent");
+  if (status == CUDA_SUCCESS) *handle = (CUcontext)current;
+  return status;
+}
+
+#ifndef STANDIN_NO_CTX_ID
+CUresult cuCtxGetId(CUcontext handle, unsigned long long *id) {
+  *id = ((struct standin_context *)handle)->id;
+  return CUDA_SUCCESS;
+}
+#endif
+
+CUresult cuCtxGetDevice(CUdevice *device) {
+  if (current == NULL) return CUDA_ERROR_INVALID_CONTEXT;
+  *device = current->device;
+  return injected("cuCtxGetDevice");
+}
+
+CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute, CUdevice device) {
+  CUresult status = injected("cuDeviceGetAttribute");
+  if (status != CUDA_SUCCESS) return status;
+  if (device < 0 || device >= num_devices) return CUDA_ERROR_INVALID_DEVICE;
+  switch (attribute) {
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = device_cc[device] / 10; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = device_cc[device] % 10; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *value = optin_shared; break;
+    default: return CUDA_ERROR_INVALID_VALUE;
+  }
+  return CUDA_SUCCESS;
+}
+
+CUresult cuModuleLoadData(CUmodule *module, const void *image) {
+  CUresult status = injected("cuModuleLoadData");
+  if (load_delay_us > 0) usleep((useconds_t)load_delay_us);
+  struct standin_module *loaded = calloc(1, sizeof *loaded);
+  describe_image((const unsigned char *)image, loaded->image, sizeof loaded->image);
+  loaded->context_id = current != NULL ? current->id : 0;
+  record("load context=%llu image=%s status=%d", loaded->context_id, loaded->image, (int)status);
+  if (status != CUDA_SUCCESS) {
+    free(loaded);
+    return status;
+  }
+  *module = (CUmodule)loaded;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuModuleUnload(CUmodule handle) {
+  struct standin_module *module = (struct standin_module *)handle;
+  record("unload context=%llu image=%s", module->context_id, module->image);
+  free(module);
+  return injected("cuModuleUnload");
+}
+
+CUresult cuModuleGetFunction(CUfunction *function, CUmodule module, const char *name) {
+  CUresult status = injected("cuModuleGetFunction");
+  if (status != CUDA_SUCCESS) return status;
+  struct standin_function *found = &((struct standin_module *)module)->function;
+  found->module = (struct standin_module *)module;
+  snprintf(found->name, sizeof found->name, "%s", name);
+  *function = (CUfunction)found;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuFuncSetAttribute(CUfunction handle, CUfunction_attribute attribute, int value) {
+  CUresult status = injected("cuFuncSetAttribute");
+  if (status != CUDA_SUCCESS) return status;
+  if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES || value > optin_shared)
+    return CUDA_ERROR_INVALID_VALUE;
+  ((struct standin_function *)handle)->max_dynamic_shared = value;
+  record("set_max_dynamic_shared %d", value);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuLaunchKernel(CUfunction handle, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
+                        unsigned int block_x, unsigned int block_y, unsigned int block_z, unsigned int shared,
+                        CUstream stream, void **params, void **extra) {
+  struct standin_function *function = (struct standin_function *)handle;
+  char bytes[2048] = "";
+  size_t used = 0;
+  for (int i = 0; i < num_param_sizes && used + 40 < sizeof bytes; ++i) {
+    const unsigned char *arg = (const unsigned char *)params[i];
+    if (i > 0) bytes[used++] = ':';
+    for (int b = 0; b < param_sizes[i]; ++b) used += (size_t)snprintf(bytes + used, 3, "%02x", arg[b]);
+  }
+  bytes[used] = '\0';
+  unsigned long long context_id = current != NULL ? current->id : 0;
+  record("launch context=%llu module_context=%llu image=%s name=%s grid=%u,%u,%u block=%u,%u,%u shared=%u stream=%p "
+         "extra=%p args=%s",
+         context_id, function->module->context_id, function->module->image, function->name, grid_x, grid_y, grid_z,
+         block_x, block_y, block_z, shared, (void *)stream, (void *)extra, bytes);
+  if (context_id != function->module->context_id) return CUDA_ERROR_INVALID_HANDLE;
+  if (shared > 49152 && (int)shared > function->max_dynamic_shared) return CUDA_ERROR_INVALID_VALUE;
+  return injected("cuLaunchKernel");
+}

@@ -1,0 +1,342 @@
+"""The C runtime on the CPU: generated kernels driven against a recording stand-in libcuda.
+
+The kernels are compiled for real (cuda:80, cuda:86, cuda:90); only the driver is a stand-in
+(standin_libcuda.c), loaded through TTLINK_LIBCUDA_PATH. Every harness is built with
+ASan + UBSan; the race also runs under TSan. The real driver is exercised on the GPU machine
+(bench/gpu/aot_check).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ttlink import RUNTIME_INCLUDE_DIR
+from ttlink.compile import assemble_main
+from ttlink.compile import main as compile_main
+from ttlink.frontend import CompiledTarget, entry_param_sizes
+
+HERE = Path(__file__).parent
+KERNELS = HERE / "fixtures" / "kernels.py"
+EXAMPLES = HERE.parent.parent / "examples"
+EVERY_SIG = "*fp32:16, i32, i1, i8, i16, i32, i64, u8, u16, u32, u64, fp16, bf16, fp32, fp64, i32:1, 64"
+EVERY_GRID = "(n + BLOCK - 1) / BLOCK, 2, unit"
+BIG_SIG = (
+    "*fp16:16, *fp16:16, *fp16:16, i32:16, i32:16, i32:16, i32:16, i32:1, i32:16, i32:1, i32:16, i32:1, 128, 256, 64, 8"
+)
+BIG_GRID = "((M + BLOCK_SIZE_M - 1) / BLOCK_SIZE_M) * ((N + BLOCK_SIZE_N - 1) / BLOCK_SIZE_N), 1, 1"
+SANITIZE = {
+    "asan": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+    "tsan": ["-fsanitize=thread"],
+}
+CUDA_ERROR_INVALID_CONTEXT = 201
+CUDA_ERROR_INVALID_VALUE = 1
+CUDA_ERROR_NO_DEVICE = 100
+CUDA_ERROR_INVALID_IMAGE = 200
+CUDA_ERROR_INVALID_HANDLE = 400
+CUDA_ERROR_NOT_FOUND = 500
+CUDA_ERROR_SHARED_OBJECT_INIT_FAILED = 303
+CUDA_ERROR_NO_BINARY_FOR_GPU = 209
+CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701
+
+
+def _symbol(header: Path) -> str:
+    return re.search(r"^CUresult (\w+)\(CUstream", header.read_text(), re.M)[1]
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory, cuda_include_dir):
+    """Generated sources, stand-ins and harness binaries; returns a namespace of paths."""
+    if shutil.which("cc") is None:
+        pytest.fail("a C compiler (cc) is needed on PATH")
+    out = tmp_path_factory.mktemp("runtime")
+    records = []
+    for target in ("cuda:80", "cuda:86", "cuda:90"):
+        record = out / f"every_{target[5:]}.json"
+        compile_main(
+            [
+                str(KERNELS),
+                "-n",
+                "every_scalar",
+                "-s",
+                EVERY_SIG,
+                "-w",
+                "2",
+                "--target",
+                target,
+                "--binary-out",
+                str(record),
+            ]
+        )
+        records.append(str(record))
+    assemble_main([*records, "-g", EVERY_GRID, "-on", "every", "-o", str(out / "every"), "--embed-ptx"])
+    assemble_main([*records, "-g", EVERY_GRID, "-on", "every_no_ptx", "-o", str(out / "every_no_ptx")])
+    compile_main(
+        [
+            str(EXAMPLES / "matmul.py"),
+            "-n",
+            "matmul_kernel",
+            "-s",
+            BIG_SIG,
+            "-w",
+            "8",
+            "-ns",
+            "3",
+            "--target",
+            "cuda:90",
+            "-g",
+            BIG_GRID,
+            "-on",
+            "big",
+            "-o",
+            str(out / "big"),
+        ]
+    )
+    include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
+    for name, flags in (("standin.so", []), ("standin_no_ctx_id.so", ["-DSTANDIN_NO_CTX_ID"])):
+        _cc(["-shared", "-fPIC", *flags, *include, str(HERE / "standin_libcuda.c"), "-o", str(out / name)])
+    names = {key: _symbol(out / f"{key}.h") for key in ("every", "every_no_ptx", "big")}
+    macros = [
+        f"-DEVERY={names['every']}",
+        f"-DLOAD_EVERY=load_{names['every']}",
+        f"-DUNLOAD_EVERY=unload_{names['every']}",
+        f"-DEVERY_NO_PTX={names['every_no_ptx']}",
+        f"-DBIG={names['big']}",
+    ]
+    headers = [arg for key in names for arg in ("-include", str(out / f"{key}.h"))]
+    sources = [str(out / f"{key}.c") for key in names] + [str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c")]
+    for variant, flags in SANITIZE.items():
+        _cc(
+            [
+                *flags,
+                "-g",
+                "-O1",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                *include,
+                *macros,
+                *headers,
+                str(HERE / "harness.c"),
+                *sources,
+                "-o",
+                str(out / f"harness_{variant}"),
+                "-ldl",
+                "-lpthread",
+            ]
+        )
+    every_90 = CompiledTarget.from_json(Path(records[2]).read_text(), records[2])
+    return {"out": out, "param_sizes": entry_param_sizes(every_90.ptx, every_90.kernel)}
+
+
+def _cc(args: list[str]) -> None:
+    result = subprocess.run(["cc", *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def run_harness(build, *args: str, variant: str = "asan", standin: str = "standin.so", **env: str):
+    out = build["out"]
+    log = out / f"log-{os.getpid()}-{len(list(out.glob('log-*')))}"
+    environment = {
+        **os.environ,
+        "TTLINK_LIBCUDA_PATH": str(out / standin),
+        "STANDIN_LOG": str(log),
+        "STANDIN_PARAM_SIZES": ",".join(map(str, build["param_sizes"])),
+        "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+        "TSAN_OPTIONS": "halt_on_error=1",
+        **env,
+    }
+    result = subprocess.run([str(out / f"harness_{variant}"), *args], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, result.stderr
+    values = dict(re.findall(r"(\w+)=(-?\d+)", result.stdout))
+    lines = log.read_text().splitlines() if log.exists() else []
+    return {k: int(v) for k, v in values.items()}, lines, result.stdout
+
+
+def _launches(lines):
+    return [dict(re.findall(r"(\w+)=(\S+)", line)) for line in lines if line.startswith("launch ")]
+
+
+def _loads(lines):
+    return [dict(re.findall(r"(\w+)=(\S+)", line)) for line in lines if line.startswith("load ")]
+
+
+def test_launch_passes_exact_grid_block_shared_and_argument_bytes(build):
+    values, lines, _ = run_harness(build, "launch")
+    assert values == {"status": 0, "empty": 0}
+    (launch,) = _launches(lines)  # the empty grid launched nothing
+    assert launch["image"] == "sm_90"
+    assert launch["name"] == "every_scalar"
+    assert launch["grid"] == "16,2,1"  # (1000 + 63) / 64, 2, unit (:1 -> 1)
+    assert launch["block"] == "64,1,1"  # 2 warps
+    assert launch["stream"] == "0x5a5a" and launch["extra"] in ("(nil)", "0x0")
+    expected = [
+        struct.pack("<Q", 0x7000),
+        struct.pack("<i", 1000),
+        struct.pack("<b", 1),
+        struct.pack("<b", -2),
+        struct.pack("<h", 0x1234),
+        struct.pack("<i", -5),
+        struct.pack("<q", 0x0102030405060708),
+        struct.pack("<B", 0xAB),
+        struct.pack("<H", 0xBEEF),
+        struct.pack("<I", 0xDEADBEEF),
+        struct.pack("<Q", 0x1122334455667788),
+        struct.pack("<H", 0x3C00),  # fp16 1.0 bit pattern
+        struct.pack("<H", 0x3F80),  # bf16 1.0 bit pattern
+        struct.pack("<f", 1.5),
+        struct.pack("<d", 2.5),
+        struct.pack("<Q", 0),  # global scratch: NULL
+        struct.pack("<Q", 0),  # profile scratch: NULL
+    ]
+    assert [len(b) for b in expected] == build["param_sizes"]  # sizes of the compiled kernel's parameters
+    assert launch["args"].split(":") == [b.hex() for b in expected]
+    assert (
+        int(launch["shared"])
+        == CompiledTarget.from_json((build["out"] / "every_90.json").read_text(), "every_90.json").shared
+    )
+
+
+@pytest.mark.parametrize(
+    ("capability", "every", "no_ptx"),
+    [
+        ("8.0", "sm_80", "sm_80"),
+        ("8.6", "sm_86", "sm_86"),
+        ("8.9", "sm_86", "sm_86"),  # highest lower minor of the same major
+        ("9.0", "sm_90", "sm_90"),
+        ("12.0", "ptx_sm_80", None),  # no cubin of major 12: the PTX, else no binary
+        ("7.5", None, None),  # older than every binary, PTX included
+    ],
+)
+def test_binary_choice_by_compute_capability(build, capability, every, no_ptx):
+    values, lines, _ = run_harness(build, "choose", "1", STANDIN_DEVICES=capability)
+    assert values["every"] == (0 if every else CUDA_ERROR_NO_BINARY_FOR_GPU)
+    assert values["no_ptx"] == (0 if no_ptx else CUDA_ERROR_NO_BINARY_FOR_GPU)
+    assert [load["image"] for load in _loads(lines)] == [image for image in (every, no_ptx) if image]
+    assert [launch["image"] for launch in _launches(lines)] == [image for image in (every, no_ptx) if image]
+
+
+@pytest.mark.parametrize("variant", ["asan", "tsan"])
+def test_racing_first_launches_load_once_per_context(build, variant):
+    values, lines, _ = run_harness(
+        build, "race", "32", variant=variant, STANDIN_DEVICES="8.6,9.0", STANDIN_LOAD_DELAY_US="20000"
+    )
+    assert values["failures"] == 0
+    loads = _loads(lines)
+    assert sorted((load["context"], load["image"]) for load in loads) == [("1", "sm_86"), ("2", "sm_90")]
+    launches = _launches(lines)
+    assert len(launches) == 32
+    assert all(launch["context"] == launch["module_context"] for launch in launches)
+
+
+@pytest.mark.parametrize(
+    ("standin", "reloads_on_new_context"),
+    [("standin.so", True), ("standin_no_ctx_id.so", False)],
+)
+def test_unload_and_context_recreated_at_same_address(build, standin, reloads_on_new_context):
+    values, lines, _ = run_harness(build, "reload", standin=standin)
+    assert values == {
+        "first": 0,
+        "after_unload": 0,
+        "same_address": 1,
+        "second": 0 if reloads_on_new_context else CUDA_ERROR_INVALID_HANDLE,
+    }
+    events = [line.split(" status")[0] for line in lines if line.startswith(("load", "unload"))]
+    expected = ["load context=1 image=sm_90", "unload context=1 image=sm_90", "load context=1 image=sm_90"]
+    if reloads_on_new_context:  # keyed by cuCtxGetId: the new context gets its own module
+        expected.append("load context=2 image=sm_90")
+    assert events == expected
+    if not reloads_on_new_context:  # keyed by address: the stale module is used, which the id avoids
+        assert _launches(lines)[-1]["module_context"] == "1"
+
+
+def test_large_shared_memory_opts_in(build):
+    values, lines, _ = run_harness(build, "big", STANDIN_PARAM_SIZES="8,8,8,4,4,4,4,4,4,8,8")
+    assert values["status"] == 0
+    (launch,) = _launches(lines)
+    shared = int(launch["shared"])
+    assert shared > 49152
+    assert f"set_max_dynamic_shared {shared}" in lines
+    assert launch["grid"] == "8,1,1" and launch["block"] == "256,1,1"  # 4 x 2 blocks of 128 x 256, 8 warps
+    # a, b, c, M, N, K, stride_am, stride_bk, stride_cm (unit strides folded), 2 scratch pointers
+    values = [0x1000, 0x2000, 0x3000, 512, 512, 256, 256, 512, 512, 0, 0]
+    sizes = [8, 8, 8, 4, 4, 4, 4, 4, 4, 8, 8]
+    assert launch["args"] == ":".join(v.to_bytes(n, "little").hex() for v, n in zip(values, sizes, strict=True))
+
+
+def test_device_with_too_little_shared_memory_is_refused(build):
+    values, lines, _ = run_harness(build, "big", STANDIN_OPTIN_SHARED="65536", STANDIN_PARAM_SIZES="")
+    assert values["status"] == CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
+    assert _loads(lines) == [] and _launches(lines) == []
+
+
+@pytest.mark.parametrize(
+    ("fail", "status", "loads", "unloads"),
+    [
+        ("cuModuleLoadData:200", CUDA_ERROR_INVALID_IMAGE, 2, 0),  # not cached: the next launch retries
+        ("cuModuleGetFunction:500", CUDA_ERROR_NOT_FOUND, 2, 2),  # the loaded module is released
+        ("cuDeviceGetAttribute:1", CUDA_ERROR_INVALID_VALUE, 0, 0),
+        ("cuLaunchKernel:1", CUDA_ERROR_INVALID_VALUE, 1, 0),
+    ],
+)
+def test_failures_are_returned(build, fail, status, loads, unloads):
+    values, lines, _ = run_harness(build, "twice", STANDIN_FAIL=fail)
+    assert values == {"first": status, "second": status}
+    assert len([line for line in lines if line.startswith("load ")]) == loads
+    assert len([line for line in lines if line.startswith("unload ")]) == unloads
+
+
+def test_no_device(build):
+    values, lines, _ = run_harness(build, "twice", STANDIN_FAIL="cuInit:100")
+    assert values == {"first": CUDA_ERROR_NO_DEVICE, "second": CUDA_ERROR_NO_DEVICE}
+    assert lines == ["init status=100"]  # cuInit once, nothing loaded
+
+
+def test_no_current_context(build):
+    values, lines, _ = run_harness(build, "no_context")
+    assert values == {"status": CUDA_ERROR_INVALID_CONTEXT}
+    assert _loads(lines) == []
+
+
+def test_driver_missing(build, tmp_path):
+    values, _, _ = run_harness(build, "no_context", TTLINK_LIBCUDA_PATH=str(tmp_path / "libcuda.so.1"))
+    assert values == {"status": CUDA_ERROR_SHARED_OBJECT_INIT_FAILED}
+
+
+def test_only_documented_symbols_are_global(build, tmp_path):
+    out = build["out"]
+    objects = []
+    for source in ("every.c", "big.c"):
+        obj = tmp_path / f"{source}.o"
+        _cc(["-c", "-I", str(RUNTIME_INCLUDE_DIR), *_cuda_include(out), str(out / source), "-o", str(obj)])
+        objects.append(obj)
+    runtime = tmp_path / "runtime.o"
+    _cc(["-c", *_cuda_include(out), str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"), "-o", str(runtime)])
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("nm (binutils) is not on PATH")
+    for obj in [*objects, runtime]:
+        defined = subprocess.run([nm, "-g", "--defined-only", str(obj)], capture_output=True, text=True).stdout
+        names = {line.split()[-1] for line in defined.splitlines() if line.strip()}
+        if obj == runtime:
+            assert names == {"ttlink_launch", "ttlink_load", "ttlink_unload"}
+        else:
+            symbol = _symbol(out / obj.name.replace(".c.o", ".h"))
+            assert names == {symbol, f"load_{symbol}", f"unload_{symbol}"}
+
+
+def _cuda_include(out: Path) -> list[str]:
+    import importlib.util
+
+    override = os.environ.get("TTLINK_CUDA_INCLUDE")
+    if override:
+        return ["-I", override]
+    origin = importlib.util.find_spec("triton").origin
+    return ["-I", str(Path(origin).parent / "backends" / "nvidia" / "include")]
