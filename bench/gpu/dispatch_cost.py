@@ -1,0 +1,54 @@
+"""The dispatcher's own host cost: ours and upstream's entry points timed against the no-op
+driver (noop_cuda.c) on the CPU, so that no GPU queue hides it. Needs no GPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import build
+from kernels import MATMUL
+from libs import LinkedLibrary
+
+
+def _cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def measure(build_dir: Path, libraries: list[tuple[Path, LinkedLibrary]]) -> dict:
+    """LIBRARIES: (shared library, its view) for ours and upstream's matmul."""
+    noop_dir = build_dir / "noop"
+    noop_dir.mkdir(exist_ok=True)
+    noop = noop_dir / "libcuda.so.1"
+    build.cc([build.HERE / "noop_cuda.c"], noop, shared=True, extra=("-Wl,-soname,libcuda.so.1",))
+    harness = build.build_harness("dispatch_cost", build_dir, link_driver=False)
+    # upstream's libraries need libcuda.so.1 by name; ours dlopen()s TTLINK_LIBCUDA_PATH
+    env = dict(os.environ, LD_LIBRARY_PATH=str(noop_dir), TTLINK_LIBCUDA_PATH=str(noop))
+    rows = []
+    for path, library in libraries:
+        algo = next(a for a in library.algos if a.config_index == 0 and "aligned" in a.specs)
+        variant = library.variants[0, "aligned"]
+        command = [str(harness), str(path), library.name, str(algo.algo_id), algo.function, variant]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        for line in done.stdout.splitlines():
+            record = json.loads(line)
+            if "error" in record:
+                raise RuntimeError(f"dispatch_cost {library.label}: {record}")
+            rows.append({"library": library.label, **record})
+        if done.returncode != 0:
+            raise RuntimeError(f"dispatch_cost {library.label} exited {done.returncode}: {done.stderr[-500:]}")
+    ours = {r["call"]: r["ns_per_call"] for r in rows if r["library"] == "rules_triton"}
+    return {
+        "machine": f"{_cpu_name()}, {os.cpu_count()} logical CPUs",
+        "calls": rows[0]["calls"],
+        "repeats": rows[0]["repeats"],
+        "kernel": f"{MATMUL.out_name} config {MATMUL.configs[0].name}, aligned variant's arguments",
+        "rows": rows,
+        "ours_dispatch_overhead_ns": ours["dispatch"] - ours["variant"] if ours else None,
+    }

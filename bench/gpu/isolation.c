@@ -1,0 +1,155 @@
+/* Correctness where the runtime's module cache matters: threads launching at once, a second
+ * CUDA context on the same device, and every device of the machine.
+ *
+ *   isolation LIBRARY NAME threads COUNT   COUNT threads make their first launches at once
+ *   isolation LIBRARY NAME contexts        primary context, a created one, primary again,
+ *                                          the created one destroyed and another created
+ *   isolation LIBRARY NAME devices         device 0, 1, ... and then device 0 again
+ *
+ * Each check runs every algo of NAME on poisoned outputs and compares with a CPU reference;
+ * one JSON line per check. Run each mode in a fresh process: the first launch is the test.
+ */
+#include <pthread.h>
+
+#include "harness.h"
+
+/* 96 reaches the fully aligned variant, 77 an unaligned one: both module loads happen. */
+static const int SIZES[] = {96, 77};
+#define NUM_SIZES (int)(sizeof SIZES / sizeof SIZES[0])
+
+static struct matmul_api api;
+
+/* Runs every algo at every size in the current context; prints one line; returns 1 if all passed. */
+static int check_all_algos(const char *test, const char *where, CUstream stream, uint64_t seed) {
+  int ok = 1;
+  double worst = 0.0;
+  char failure[256] = "";
+  for (int s = 0; s < NUM_SIZES; s++) {
+    struct problem p;
+    CUresult created = problem_create(&p, SIZES[s], seed + (uint64_t)s);
+    if (created != CUDA_SUCCESS) return 0;
+    for (int algo = 0; algo < api.num_algos(); algo++) {
+      CUresult result = problem_poison(&p, stream);
+      if (result == CUDA_SUCCESS) result = problem_launch(&p, &api, stream, algo);
+      double error = result == CUDA_SUCCESS ? problem_error(&p, stream) : INFINITY;
+      if (result != CUDA_SUCCESS || !(error <= FP16_REL_ERROR_BOUND)) {
+        if (ok)
+          snprintf(failure, sizeof failure, "algo %d at n=%d: %s, rel. error %g", algo, SIZES[s],
+                   result_name(result), error);
+        ok = 0;
+      }
+      if (error > worst) worst = error;
+    }
+    problem_destroy(&p);
+  }
+  printf("{\"test\": \"%s\", \"where\": \"%s\", \"ok\": %s, \"max_rel_error\": %g, \"detail\": \"%s\"}\n", test,
+         where, ok ? "true" : "false", worst, failure);
+  fflush(stdout);
+  return ok;
+}
+
+struct thread_job {
+  CUcontext context;
+  pthread_barrier_t *start;
+  int index, ok;
+};
+
+static void *thread_main(void *arg) {
+  struct thread_job *job = arg;
+  CUstream stream;
+  char where[64];
+  snprintf(where, sizeof where, "thread %d", job->index);
+  job->ok = 0;
+  if (cuCtxSetCurrent(job->context) != CUDA_SUCCESS) return NULL;
+  if (cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS) return NULL;
+  pthread_barrier_wait(job->start);
+  job->ok = check_all_algos("threads", where, stream, 1000 + (uint64_t)job->index);
+  cuStreamDestroy(stream);
+  return NULL;
+}
+
+static CUresult run_threads(int count) {
+  CUdevice device;
+  CUcontext primary;
+  CHECK(cuDeviceGet(&device, 0));
+  CHECK(cuDevicePrimaryCtxRetain(&primary, device));
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, (unsigned)count);
+  struct thread_job *jobs = calloc((size_t)count, sizeof *jobs);
+  pthread_t *threads = calloc((size_t)count, sizeof *threads);
+  for (int i = 0; i < count; i++) {
+    jobs[i] = (struct thread_job){.context = primary, .start = &start, .index = i};
+    pthread_create(&threads[i], NULL, thread_main, &jobs[i]);
+  }
+  int passed = 0;
+  for (int i = 0; i < count; i++) {
+    pthread_join(threads[i], NULL);
+    passed += jobs[i].ok;
+  }
+  printf("{\"test\": \"threads\", \"where\": \"all %d threads\", \"ok\": %s}\n", count,
+         passed == count ? "true" : "false");
+  return CUDA_SUCCESS;
+}
+
+static CUresult create_context(CUcontext *context, CUdevice device) {
+#if CUDA_VERSION >= 13000
+  return cuCtxCreate(context, NULL, 0, device);
+#else
+  return cuCtxCreate(context, 0, device);
+#endif
+}
+
+static CUresult run_contexts(void) {
+  CUdevice device;
+  CUcontext primary, second, third;
+  CHECK(cuDeviceGet(&device, 0));
+  CHECK(cuDevicePrimaryCtxRetain(&primary, device));
+  CHECK(cuCtxSetCurrent(primary));
+  check_all_algos("contexts", "primary context", NULL, 1);
+  CHECK(create_context(&second, device));
+  CHECK(cuCtxSetCurrent(second));
+  check_all_algos("contexts", "created context", NULL, 2);
+  CHECK(cuCtxSetCurrent(primary));
+  check_all_algos("contexts", "primary context again", NULL, 3);
+  /* A new context may reuse the destroyed one's handle value: the cache must not. */
+  CHECK(cuCtxDestroy(second));
+  CHECK(create_context(&third, device));
+  CHECK(cuCtxSetCurrent(third));
+  check_all_algos("contexts", "context created after destroying one", NULL, 4);
+  CHECK(cuCtxSetCurrent(primary));
+  check_all_algos("contexts", "primary context at the end", NULL, 5);
+  CHECK(cuCtxDestroy(third));
+  return CUDA_SUCCESS;
+}
+
+static CUresult run_devices(void) {
+  int count;
+  CHECK(cuDeviceGetCount(&count));
+  printf("{\"test\": \"devices\", \"device_count\": %d}\n", count);
+  for (int step = 0; step <= count; step++) {
+    int ordinal = step % count; /* ends on device 0 again */
+    CUdevice device;
+    CUcontext primary;
+    char where[64];
+    CHECK(cuDeviceGet(&device, ordinal));
+    CHECK(cuDevicePrimaryCtxRetain(&primary, device));
+    CHECK(cuCtxSetCurrent(primary));
+    snprintf(where, sizeof where, "device %d%s", ordinal, step == count ? " again" : "");
+    check_all_algos("devices", where, NULL, 10 + (uint64_t)step);
+  }
+  return CUDA_SUCCESS;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: isolation LIBRARY NAME threads COUNT | contexts | devices\n");
+    return 2;
+  }
+  if (load_matmul_api(argv[1], argv[2], &api) != 0) return 1;
+  CHECK(cuInit(0));
+  if (strcmp(argv[3], "threads") == 0 && argc == 5) return run_threads(atoi(argv[4])) != CUDA_SUCCESS;
+  if (strcmp(argv[3], "contexts") == 0) return run_contexts() != CUDA_SUCCESS;
+  if (strcmp(argv[3], "devices") == 0) return run_devices() != CUDA_SUCCESS;
+  fprintf(stderr, "isolation: unknown mode %s\n", argv[3]);
+  return 2;
+}

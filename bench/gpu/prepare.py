@@ -1,0 +1,56 @@
+"""Generates rules_triton's C sources for the GPU benchmark, on the build machine (no GPU):
+`ttlink compile` for every kernel x config x specialisation and `ttlink link` per kernel,
+into a folder that travels to the GPU machine (`run.py --ours`).
+
+    /tmp/tt39/bin/python bench/gpu/prepare.py [--out .device/gpu/ours] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from kernels import KERNELS, TARGETS, Kernel
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def compile_variant(kernel: Kernel, index: int, spec_index: int, out_dir: Path, env: dict) -> None:
+    config, spec = kernel.configs[index], kernel.specialisations[spec_index]
+    command = [sys.executable, "-m", "ttlink", "compile", str(REPO / kernel.source), "-n", kernel.function]
+    command += ["-s", kernel.signature(config, spec), "-g", kernel.grid(config)]
+    command += ["-w", str(config.num_warps), "-ns", str(config.num_stages), "-on", kernel.out_name]
+    command += ["-o", str(out_dir / kernel.variant_stem(index, spec))]
+    for target in TARGETS:
+        command += ["--target", target]
+    subprocess.run(command, check=True, cwd=REPO, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO / ".device" / "gpu" / "ours")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    for kernel in KERNELS:
+        out_dir = args.out / kernel.out_name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        jobs = [(i, s) for i in range(len(kernel.configs)) for s in range(len(kernel.specialisations))]
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            list(pool.map(lambda job, k=kernel, d=out_dir: compile_variant(k, *job, d, env), jobs))
+        headers = sorted(str(h) for h in out_dir.glob(f"{kernel.out_name}_*.h") if not h.stem.endswith("_linked"))
+        linked = out_dir / f"{kernel.out_name}_linked"
+        subprocess.run([sys.executable, "-m", "ttlink", "link", *headers, "-o", str(linked)], check=True, env=env)
+    import triton
+
+    manifest = {"triton": triton.__version__, "targets": list(TARGETS), "kernels": [k.out_name for k in KERNELS]}
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

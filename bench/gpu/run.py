@@ -1,0 +1,217 @@
+"""The GPU benchmark, in one go on the GPU machine: builds upstream AOT and rules_triton
+libraries and the C harnesses, runs the correctness matrix, the isolation checks, the
+matmul benchmark, the launch-cost and dispatcher-cost measurements, and ends with the
+side-by-side tables.
+
+    python3 bench/gpu/run.py [--ours .device/gpu/ours] [--out DIR] [--only STEP,...]
+
+`--ours` holds the C sources `bench/gpu/prepare.py` generated on the build machine.
+Writes results.json and report.md to --out ($OUT when set). A failing step is recorded
+and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import build
+import report
+from kernels import KERNELS, MATMUL
+
+STEPS = ("environment", "build", "correctness", "isolation", "matmul", "launch", "dispatch")
+
+
+def _json_lines(command: list[str], timeout: int = 300) -> dict:
+    """Runs a harness; its JSON lines, exit code and any stderr."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    lines = []
+    for line in done.stdout.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except json.JSONDecodeError:
+            lines.append({"text": line})
+    return {"command": " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)),
+            "exit_code": done.returncode, "lines": lines, "stderr": done.stderr[-2000:]}  # fmt: skip
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.build_dir = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
+        self.results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "steps": {}}
+        self.ours: dict = {}  # out name -> (library path, LinkedLibrary)
+        self.upstream: dict = {}  # out name -> (library path, LinkedLibrary, [UpstreamVariant])
+        self.harness: dict[str, Path] = {}
+
+    def source(self, kernel) -> Path:
+        return Path(self.args.examples) / Path(kernel.source).name
+
+    def step_environment(self) -> dict:
+        import torch
+        import triton
+
+        smi = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,clocks.max.sm", "--format=csv,noheader"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        return {
+            "gpus": smi.stdout.strip().splitlines(),
+            "torch": torch.__version__,
+            "triton_on_gpu_machine": triton.__version__,
+            "cuda_runtime": torch.version.cuda,
+            "python": platform.python_version(),
+            "cpu": _cpu_name(),
+            "gcc": subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True).stdout.strip(),
+            "ours_manifest": _read_json(Path(self.args.ours) / "manifest.json"),
+        }
+
+    def step_build(self) -> dict:
+        import libs
+
+        built = {}
+        cache = self.build_dir / "triton-cache"
+        for kernel in KERNELS:
+            path, variants = build.build_upstream(kernel, self.source(kernel), self.build_dir, cache)
+            self.upstream[kernel.out_name] = (path, libs.load_upstream(path, kernel, variants), variants)
+            built[f"upstream {kernel.out_name}"] = str(path)
+            if (Path(self.args.ours) / kernel.out_name).is_dir():
+                path = build.build_ours(kernel, Path(self.args.ours), self.build_dir)
+                self.ours[kernel.out_name] = (path, libs.load_ours(path, kernel, Path(self.args.ours)))
+                built[f"rules_triton {kernel.out_name}"] = str(path)
+        for name in ("isolation", "launch_cost"):
+            self.harness[name] = build.build_harness(name, self.build_dir)
+        return built
+
+    def _libraries(self, out_name: str) -> list:
+        found = [self.ours[out_name][1]] if out_name in self.ours else []
+        return found + [self.upstream[out_name][1]]
+
+    def step_correctness(self) -> list[dict]:
+        import correctness
+        import torch
+
+        stream = torch.cuda.current_stream().cuda_stream
+        rows = []
+        for kernel in KERNELS:
+            for library in self._libraries(kernel.out_name):
+                rows += correctness.as_dicts(correctness.run_matrix(library, stream))
+        return rows
+
+    def step_isolation(self) -> list[dict]:
+        runs = []
+        for out_name, library_path in self._matmul_library_paths():
+            modes = [["threads", "2"], ["threads", "16"], ["contexts"], ["devices"]]
+            for mode in modes:
+                run = _json_lines([str(self.harness["isolation"]), str(library_path), out_name, *mode])
+                runs.append(
+                    {"library": "upstream AOT" if out_name.startswith(build.UPSTREAM_PREFIX) else "rules_triton", **run}
+                )
+        return runs
+
+    def _matmul_library_paths(self) -> list[tuple[str, Path]]:
+        paths = []
+        if MATMUL.out_name in self.ours:
+            paths.append((MATMUL.out_name, self.ours[MATMUL.out_name][0]))
+        paths.append((build.UPSTREAM_PREFIX + MATMUL.out_name, self.upstream[MATMUL.out_name][0]))
+        return paths
+
+    def step_matmul(self) -> list[dict]:
+        import speed
+
+        jit = speed.load_jit_kernel(self.source(MATMUL))
+        return speed.bench_matmul(jit, self._libraries(MATMUL.out_name))
+
+    def step_launch(self) -> list[dict]:
+        """Every path launches config 0's aligned kernel at 128^3 (one thread block)."""
+        import speed
+
+        exe = str(self.harness["launch_cost"])
+        rows = []
+        up_path, up, up_variants = self.upstream[MATMUL.out_name]
+        aligned = next(v for v in up_variants if v.config_index == 0 and v.spec == "aligned")
+        cases = [
+            (
+                "raw cuLaunchKernel",
+                [exe, "raw", str(up_path), aligned.symbol, str(aligned.shared), str(aligned.threads)],
+            )
+        ]
+        libraries = (
+            [(self.ours[MATMUL.out_name][0], self.ours[MATMUL.out_name][1])] if MATMUL.out_name in self.ours else []
+        )
+        libraries.append((up_path, up))
+        for path, library in libraries:
+            algo = next(a for a in library.algos if a.config_index == 0 and "aligned" in a.specs)
+            cases += [
+                (f"{library.label}: variant entry point", [exe, "variant", str(path), library.variants[0, "aligned"]]),
+                (f"{library.label}: {algo.function}", [exe, "full", str(path), algo.function]),
+                (
+                    f"{library.label}: {library.name}(..., {algo.algo_id})",
+                    [exe, "algo", str(path), library.name, str(algo.algo_id)],
+                ),
+            ]
+        for label, command in cases:
+            run = _json_lines(command)
+            measured = next((line for line in run["lines"] if "plain_ns" in line), None)
+            rows.append({"path": label, **(measured or {"error": run})})
+        rows.append({"path": "Triton JIT", **speed.jit_launch_cost(speed.load_jit_kernel(self.source(MATMUL)))})
+        return rows
+
+    def step_dispatch(self) -> dict:
+        import dispatch_cost
+
+        libraries = [self.ours[MATMUL.out_name]] if MATMUL.out_name in self.ours else []
+        libraries.append(self.upstream[MATMUL.out_name][:2])
+        return dispatch_cost.measure(self.build_dir, libraries)
+
+    def run(self) -> None:
+        only = set(self.args.only.split(",")) if self.args.only else set(STEPS)
+        for step in STEPS:
+            if step not in only and step not in ("environment", "build"):
+                continue
+            print(f"== {step}", flush=True)
+            start = time.monotonic()
+            try:
+                self.results["steps"][step] = {"ok": True, "result": getattr(self, f"step_{step}")()}
+            except Exception:  # a broken step must not hide the others' results
+                traceback.print_exc()
+                self.results["steps"][step] = {"ok": False, "error": traceback.format_exc()[-3000:]}
+            self.results["steps"][step]["seconds"] = round(time.monotonic() - start, 1)
+        out = Path(self.args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(self.results, indent=1, default=str))
+        text = report.render(self.results)
+        (out / "report.md").write_text(text)
+        print(text)
+
+
+def _cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ours", default=str(build.REPO / ".device" / "gpu" / "ours"))
+    parser.add_argument("--examples", default=str(build.REPO / "examples"), help="directory of the kernel sources")
+    parser.add_argument("--out", default=os.environ.get("OUT", "bench-gpu-out"))
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(STEPS)}")
+    Bench(parser.parse_args()).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""fp16 matmul throughput of cuBLAS, the Triton JIT, upstream AOT and rules_triton on the same
+card in the same run; and the Triton JIT's host launch cost."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import triton
+from kernels import MATMUL
+from libs import LinkedLibrary
+
+SIZES = (1024, 4096, 8192, 4001)
+ROUNDS = 2  # each contender is timed once per round; the spread between rounds is the noise
+REL_ERROR_BOUND = 2e-3  # against cuBLAS's result: both round to fp16 after fp32 accumulation
+
+
+def load_jit_kernel(source: Path):
+    spec = importlib.util.spec_from_file_location(f"bench_{source.stem}", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, MATMUL.function)
+
+
+def _jit_launcher(kernel, config_index: int, a, b, c) -> Callable[[], None]:
+    config = MATMUL.configs[config_index]
+    size = a.shape[0]
+    grid = (MATMUL.grid_size(config, {"M": size, "N": size}),)
+    constexprs = dict(zip(MATMUL.constexpr_names, config.constexprs, strict=True))
+
+    def launch() -> None:
+        kernel[grid](
+            a, b, c, size, size, size, *a.stride(), *b.stride(), *c.stride(),
+            num_warps=config.num_warps, num_stages=config.num_stages, **constexprs,
+        )  # fmt: skip
+
+    return launch
+
+
+def _aot_launcher(library: LinkedLibrary, call: Callable, a, b, c) -> Callable[[], None]:
+    size = a.shape[0]
+    values = (a.data_ptr(), b.data_ptr(), c.data_ptr(), size, size, size, *a.stride(), *b.stride(), *c.stride())
+    stream = torch.cuda.current_stream().cuda_stream
+
+    def launch() -> None:
+        call(stream, values)
+
+    result = call(stream, values)
+    if result != 0:
+        raise RuntimeError(f"{library.label} returned CUresult {result}")
+    return launch
+
+
+def matmul_contenders(jit_kernel, libraries: list[LinkedLibrary], size: int, a, b, c):
+    """(contender, config name, launch) for everything timed at SIZE: per config, the JIT
+    and each library's algo function (the aligned variant's algo: it also holds the
+    unit-stride variant that odd sizes reach)."""
+    yield "cuBLAS", "", lambda: torch.matmul(a, b, out=c)
+    for index, config in enumerate(MATMUL.configs):
+        yield "Triton JIT", config.name, _jit_launcher(jit_kernel, index, a, b, c)
+        for library in libraries:
+            algo = next(x for x in library.algos if x.config_index == index and "aligned" in x.specs)
+            call = lambda s, v, lib=library, x=algo: lib.algo(x, s, v)  # noqa: E731
+            yield library.label, config.name, _aot_launcher(library, call, a, b, c)
+    if size == 4096:  # the unhinted kernel: what specialisation buys
+        generic = MATMUL.specialisations[-1]
+        for library in libraries:
+            call = lambda s, v, lib=library: lib.variant(0, generic, s, v)  # noqa: E731
+            yield f"{library.label} unhinted", MATMUL.configs[0].name, _aot_launcher(library, call, a, b, c)
+
+
+def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
+    rows = []
+    for size in SIZES:
+        a = torch.randn(size, size, dtype=torch.float16, device="cuda")
+        b = torch.randn(size, size, dtype=torch.float16, device="cuda")
+        expected = torch.matmul(a, b).double()
+        c = torch.empty_like(expected, dtype=torch.float16)
+        timings: dict[tuple[str, str], list[float]] = {}
+        errors: dict[tuple[str, str], float] = {}
+        for _ in range(ROUNDS):
+            for contender, config, launch in matmul_contenders(jit_kernel, libraries, size, a, b, c):
+                c.fill_(float("nan"))
+                launch()
+                torch.cuda.synchronize()
+                errors[contender, config] = float(
+                    torch.linalg.vector_norm(c.double() - expected) / torch.linalg.vector_norm(expected)
+                )
+                ms = triton.testing.do_bench(launch, warmup=25, rep=100, return_mode="median")
+                timings.setdefault((contender, config), []).append(ms)
+        for (contender, config), runs in timings.items():
+            ms = statistics.median(runs)
+            rows.append(
+                {
+                    "size": size,
+                    "contender": contender,
+                    "config": config,
+                    "ms": ms,
+                    "ms_rounds": runs,
+                    "tflops": 2 * size**3 / (ms * 1e-3) / 1e12,
+                    "rel_error": errors[contender, config],
+                    "correct": errors[contender, config] <= REL_ERROR_BOUND,
+                }
+            )
+    return rows
+
+
+def jit_launch_cost(jit_kernel, batch: int = 100, batches: int = 200) -> dict:
+    """Host ns per Triton JIT launch of the 128^3 matmul, plain and inside graph capture."""
+    size = 128
+    a = torch.ones(size, size, dtype=torch.float16, device="cuda")
+    b = torch.ones(size, size, dtype=torch.float16, device="cuda")
+    c = torch.empty(size, size, dtype=torch.float16, device="cuda")
+    launch = _jit_launcher(jit_kernel, 0, a, b, c)
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        for _ in range(2000):
+            launch()
+        torch.cuda.synchronize()
+        plain = []
+        for _ in range(batches):
+            start = time.perf_counter_ns()
+            for _ in range(batch):
+                launch()
+            plain.append((time.perf_counter_ns() - start) / batch)
+            torch.cuda.synchronize()
+    captured = []
+    for _ in range(batches // 4):
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            start = time.perf_counter_ns()
+            for _ in range(batch):
+                launch()
+            captured.append((time.perf_counter_ns() - start) / batch)
+    c.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    return {
+        "plain_ns": statistics.median(plain),
+        "captured_ns": statistics.median(captured),
+        "graph_matches_plain": bool((c == size).all()),
+    }
