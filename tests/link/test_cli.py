@@ -6,7 +6,7 @@ import itertools
 import shutil
 
 import pytest
-from conftest import i32, kernel_meta, meta_header, ptr, run_module, upstream_headers
+from link_testing import i32, kernel_meta, meta_header, ptr, run_module, upstream_headers
 
 GOOD = "// tt-linker-backend: cuda\n// tt-linker: add_01feb3de_0d:CUdeviceptr x, int32_t n:_warps4xstages3\n"
 

@@ -5,7 +5,7 @@ with the variants' headers in one translation unit, as C and as C++."""
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, compile_c, run_module
+from link_testing import FIXTURES, compile_c, run_module
 
 from ttlink.headers import read_header
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ctypes
 
 import pytest
-from conftest import (
+from link_testing import (
     CUDA_ERROR_INVALID_VALUE,
     UPSTREAM_VERSIONS,
     build_dispatcher,

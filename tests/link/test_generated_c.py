@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import compile_c, constexpr, i32, kernel_meta, meta_header, ptr, upstream_headers
+from link_testing import compile_c, constexpr, i32, kernel_meta, meta_header, ptr, upstream_headers
 
 from ttlink.link import main as link_main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import UPSTREAM_VERSIONS, constexpr, i32, kernel_meta, meta_header, ptr, upstream_headers
+from link_testing import UPSTREAM_VERSIONS, constexpr, i32, kernel_meta, meta_header, ptr, upstream_headers
 
 from ttlink.errors import TtlinkError
 from ttlink.headers import read_header

@@ -7,9 +7,9 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from conftest import compile_c
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from link_testing import compile_c
 
 from ttlink.errors import run_cli
 from ttlink.link import main as link_main

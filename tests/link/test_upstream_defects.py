@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import (
+from link_testing import (
     CUDA_ERROR_INVALID_VALUE,
     build_dispatcher,
     compile_c,

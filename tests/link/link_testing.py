@@ -1,4 +1,6 @@
-"""Helpers for the linker tests: fixture headers, running the linker, compiling its C."""
+"""Helpers for the linker tests: fixture headers, running the linker, compiling its C.
+
+(A plain module, not conftest.py: `tests/conftest.py` already owns the name `conftest`.)"""
 
 from __future__ import annotations
 
@@ -10,8 +12,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
 
 from ttlink.metadata import KernelMeta, Param
 
@@ -130,11 +130,6 @@ def recording_stubs(headers: Sequence[Path | str]) -> str:
                 f'void unload_{symbol}(void) {{ record("unload_{symbol}"); }}',
             ]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def fixtures() -> Path:
-    return FIXTURES
 
 
 C_TYPES = {
