@@ -1,0 +1,295 @@
+"""`ttlink compile` / `ttlink assemble`: real Triton compiles (no GPU), C that compiles, headers
+that Triton's own link.py reads, reproducibility and clean errors."""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ttlink
+from ttlink import RUNTIME_INCLUDE_DIR
+from ttlink.compile import assemble_main
+from ttlink.compile import main as compile_main
+from ttlink.errors import TtlinkError
+from ttlink.frontend import CompiledTarget, entry_param_sizes
+from ttlink.metadata import DIRECTIVE, Param, parse_line
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
+KERNELS = FIXTURES / "kernels.py"
+VECTOR_ADD = HERE.parent.parent / "examples" / "vector_add.py"
+VECTOR_SIG = "*fp32:16, *fp32:16, *fp32:16, i32, 1024"
+VECTOR_GRID = "(n_elements + BLOCK_SIZE - 1) / BLOCK_SIZE, 1, 1"
+SCALE_SIG = "*fp32:16, 256, *fp32:16, i32, fp32, i32:1"
+STANDIN = HERE.parent / "runtime" / "standin_libcuda.c"
+C_FLAGS = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+# The oracle for C type sizes: the platform's own, through ctypes.
+CTYPES = {
+    "CUdeviceptr": ctypes.c_uint64,
+    "int8_t": ctypes.c_int8,
+    "uint8_t": ctypes.c_uint8,
+    "int16_t": ctypes.c_int16,
+    "uint16_t": ctypes.c_uint16,
+    "int32_t": ctypes.c_int32,
+    "uint32_t": ctypes.c_uint32,
+    "int64_t": ctypes.c_int64,
+    "uint64_t": ctypes.c_uint64,
+    "float": ctypes.c_float,
+    "double": ctypes.c_double,
+}
+
+
+def ttlink_cli(*args: str, module: str = "ttlink", env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Runs `python -m MODULE ARGS` in a fresh interpreter, as the build system does."""
+    root = str(Path(ttlink.__file__).parent.parent)
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [environment.get("PYTHONPATH")])])
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, env=environment, cwd=cwd
+    )
+
+
+def compile_c(sources: list[Path], cuda_include_dir: Path, out: Path, extra: list[str] | None = None) -> None:
+    include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
+    result = subprocess.run(
+        ["cc", *include, *(extra or []), *map(str, sources), "-o", str(out)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def vector_add(tmp_path_factory):
+    """vector_add for cuda:80 and cuda:90 with PTX, one-shot."""
+    out = tmp_path_factory.mktemp("vector_add")
+    targets = ["--target", "cuda:80", "--target", "cuda:90", "--embed-ptx"]
+    compile_main([str(VECTOR_ADD), "-n", "add_kernel", "-s", VECTOR_SIG, "-w", "4", "-g", VECTOR_GRID, *targets,
+                  "-on", "add", "-o", str(out / "add")])  # fmt: skip
+    return out / "add"
+
+
+def test_writes_exactly_out_h_and_out_c(vector_add):
+    assert sorted(p.name for p in vector_add.parent.iterdir()) == ["add.c", "add.h"]
+
+
+@pytest.mark.parametrize("language", [["-x", "c", "-std=c11"], ["-x", "c++", "-std=c++17"]])
+def test_generated_c_compiles_with_werror(vector_add, tmp_path, cuda_include_dir, language):
+    compile_main([str(KERNELS), "-n", "scale", "-s", SCALE_SIG, "-g", "n / BLOCK + 1, 1, stride", "--target", "cuda:80",
+                  "-o", str(tmp_path / "scale")])  # fmt: skip
+    for source in (vector_add.with_suffix(".c"), tmp_path / "scale.c"):
+        compile_c([source], cuda_include_dir, tmp_path / "out.o", ["-c", *language, *C_FLAGS])
+    runtime = RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"
+    compile_c([runtime], cuda_include_dir, tmp_path / "runtime.o", ["-c", *language, *C_FLAGS])
+
+
+def test_header_lines(tmp_path):
+    compile_main([str(KERNELS), "-n", "scale", "-s", SCALE_SIG, "-w", "2", "-g", "n, 1, 1", "--target", "cuda:90",
+                  "--target", "cuda:80", "-on", "scale", "-o", str(tmp_path / "scale")])  # fmt: skip
+    header = (tmp_path / "scale.h").read_text()
+    symbol = re.search(r"^CUresult (scale_[0-9a-f]{8}_0d2d5c)\(", header, re.M)[1]
+    lines = header.splitlines()
+    assert "// tt-linker-backend: cuda" in lines
+    full = "CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, float alpha, int32_t stride"
+    assert f"// tt-linker: {symbol}:{full}:256x1_warps2xstages3" in lines
+    assert f"void load_{symbol}(void);" in lines
+    assert f"void unload_{symbol}(void);" in lines
+    assert (
+        f"CUresult {symbol}(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, float alpha);" in lines
+    )
+    assert 'extern "C" {' in lines
+    (meta_line,) = [line for line in lines if line.startswith(DIRECTIVE)]
+    meta = parse_line(meta_line, "scale.h", 1)
+    assert meta.symbol == symbol and meta.name == "scale" and meta.kernel == "scale"
+    assert meta.targets == ("cuda:80", "cuda:90") and not meta.embed_ptx
+    assert (meta.num_warps, meta.num_stages) == (2, 3)
+    assert meta.params == (
+        Param("x_ptr", "arg", type="*fp32", c_type="CUdeviceptr", hint=16),
+        Param("BLOCK", "constexpr", value=256),
+        Param("out_ptr", "arg", type="*fp32", c_type="CUdeviceptr", hint=16),
+        Param("n", "arg", type="i32", c_type="int32_t", hint=None),
+        Param("alpha", "arg", type="fp32", c_type="float", hint=None),
+        Param("stride", "arg", type="i32", c_type="int32_t", hint=1),
+    )
+
+
+def test_every_scalar_type_matches_the_compiled_kernel_parameters(tmp_path):
+    types = ["i1", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "fp16", "bf16", "fp32", "fp64"]
+    record_path = tmp_path / "every.json"
+    compile_main([str(KERNELS), "-n", "every_scalar", "-s", ", ".join(["*fp32", *types]), "--target", "cuda:90",
+                  "--binary-out", str(record_path)])  # fmt: skip
+    record = CompiledTarget.from_json(record_path.read_text(), str(record_path))
+    assemble_main([str(record_path), "-g", "1, 1, 1", "-o", str(tmp_path / "every")])
+    declaration = re.search(r"^CUresult \w+\(CUstream stream, (.*)\);$", (tmp_path / "every.h").read_text(), re.M)[1]
+    c_types = [arg.rsplit(" ", 1)[0] for arg in declaration.split(", ")]
+    assert c_types[12] == "float" and c_types[13] == "double" and c_types[10] == c_types[11] == "uint16_t"
+    sizes = entry_param_sizes(record.ptx, "every_scalar")
+    assert sizes[: len(c_types)] == [ctypes.sizeof(CTYPES[t]) for t in c_types]
+    assert record.hidden_params == len(sizes) - len(c_types) and record.hidden_params >= 0
+
+
+def test_two_stages_give_the_one_shot_bytes(vector_add, tmp_path):
+    records = []
+    for target in ("cuda:90", "cuda:80"):  # order does not matter
+        records.append(str(tmp_path / f"{target[5:]}.json"))
+        compile_main([str(VECTOR_ADD), "-n", "add_kernel", "-s", VECTOR_SIG, "-w", "4", "--target", target,
+                      "--binary-out", records[-1]])  # fmt: skip
+    assemble_main([*records, "-g", VECTOR_GRID, "--embed-ptx", "-on", "add", "-o", str(tmp_path / "add")])
+    for suffix in (".h", ".c"):
+        assert (tmp_path / f"add{suffix}").read_bytes() == vector_add.with_suffix(suffix).read_bytes()
+
+
+def test_reproducible_across_checkout_paths_and_ignores_shared_cache(tmp_path):
+    shared_cache = tmp_path / "shared-triton-cache"
+    outputs = []
+    for checkout, module in (
+        (tmp_path / "a", "ttlink"),
+        (tmp_path / "a" / "much" / "longer" / "checkout", "ttlink.compile"),
+    ):
+        checkout.mkdir(parents=True, exist_ok=True)
+        kernel = shutil.copy(VECTOR_ADD, checkout / "vector_add.py")
+        out = checkout / "out"
+        out.mkdir()
+        args = [kernel, "-n", "add_kernel", "-s", VECTOR_SIG, "-w", "4", "-g", VECTOR_GRID, "--target", "cuda:80",
+                "--target", "cuda:90", "-on", "add", "-o", str(out / "add")]  # fmt: skip
+        args = args if module == "ttlink.compile" else ["compile", *args]
+        result = ttlink_cli(*map(str, args), module=module, env={"TRITON_CACHE_DIR": str(shared_cache)})
+        assert result.returncode == 0, result.stderr
+        outputs.append({name: (out / name).read_bytes() for name in ("add.h", "add.c")})
+        assert str(checkout).encode() not in outputs[-1]["add.c"]
+    assert outputs[0] == outputs[1]
+    assert not shared_cache.exists() or not any(shared_cache.iterdir())
+
+
+def test_no_absolute_path_in_the_binaries(tmp_path):
+    kernel = shutil.copy(VECTOR_ADD, tmp_path / "vector_add.py")
+    compile_main([str(kernel), "-n", "add_kernel", "-s", VECTOR_SIG, "--target", "cuda:90", "--binary-out",
+                  str(tmp_path / "r.json")])  # fmt: skip
+    record = CompiledTarget.from_json((tmp_path / "r.json").read_text(), "r.json")
+    assert str(tmp_path).encode() not in record.cubin and str(tmp_path) not in record.ptx
+    assert b"vector_add.py" not in record.cubin
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-n", "nope"], "no kernel 'nope' in the kernel file"),
+        (["-n", "not_a_kernel"], "'not_a_kernel' is not a @triton.jit function"),
+        (["-s", "*fp32:16, i32"], "signature has 2 entries but kernel 'scale' has 6 parameters"),
+        (["-s", "*fp32:8, 256, *fp32:16, i32, fp32, i32"], "bad hint '8'; expected 16 or 1"),
+        (["-s", "*fp32, *fp32, *fp32, i32, fp32, i32"], "'BLOCK' is tl.constexpr"),
+        (["-s", "*fp33, 256, *fp32, i32, fp32, i32"], "unknown type '*fp33'"),
+        (["-g", "n +, 1, 1"], "grid 'n +, 1, 1': incomplete expression"),
+        (["-g", "n, 1"], "must have 3 comma-separated expressions"),
+        (["-g", "alpha, 1, 1"], "'alpha' is not an integer argument"),
+        (["-g", "n; exit(1), 1, 1"], "unexpected ';"),
+        (["--target", "hip:gfx942"], "unsupported target 'hip:gfx942'"),
+        (["--target", "cuda:sm90"], "unsupported target 'cuda:sm90'"),
+        (["-on", "bad-name"], "out name 'bad-name' is not a C identifier"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2_with_no_output(tmp_path, args, message):
+    options = {"-n": "scale", "-s": SCALE_SIG, "-g": "n, 1, 1", "--target": "cuda:80", "-on": "scale"}
+    options.update(dict(zip(args[::2], args[1::2], strict=True)))
+    _assert_fails(tmp_path, [str(KERNELS), *[x for item in options.items() for x in item]], message)
+
+
+def test_kernel_file_that_raises_on_import(tmp_path):
+    path = FIXTURES / "raises_on_import.py"
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("raise"))
+    message = f"{path}:{line}: importing the kernel file raised RuntimeError: this kernel file is broken on purpose"
+    _assert_fails(tmp_path, [str(path), "-n", "never", "-s", "*fp32", "-g", "1, 1, 1", "--target", "cuda:80"], message)
+
+
+def test_kernel_needing_scratch_memory_is_refused(tmp_path):
+    _assert_fails(
+        tmp_path,
+        [str(KERNELS), "-n", "tile_via_descriptor", "-s", "*fp16:16, *fp16:16, i32:16, i32:16, 64", "-w", "4",
+         "-g", "1, 1, 1", "--target", "cuda:90"],
+        "kernel 'tile_via_descriptor' needs 128 bytes of global scratch memory for cuda:90; "
+        "ttlink does not allocate scratch memory",
+    )  # fmt: skip
+
+
+def _assert_fails(tmp_path: Path, args: list[str], message: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    result = ttlink_cli("compile", *args, "-o", str(out / "k"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ttlink: error: "), result.stderr
+    assert message in lines[0]
+    assert list(out.iterdir()) == []
+
+
+def test_assemble_rejects_records_that_disagree(tmp_path):
+    paths = {}
+    for key, sig, warps, target in (
+        ("a80", VECTOR_SIG, "4", "cuda:80"),
+        ("a90", VECTOR_SIG, "4", "cuda:90"),
+        ("w8", VECTOR_SIG, "8", "cuda:90"),
+        ("nohint", "*fp32, *fp32, *fp32, i32, 1024", "4", "cuda:90"),
+    ):
+        paths[key] = str(tmp_path / f"{key}.json")
+        compile_main([str(VECTOR_ADD), "-n", "add_kernel", "-s", sig, "-w", warps, "--target", target,
+                      "--binary-out", paths[key]])  # fmt: skip
+    out = ["-g", VECTOR_GRID, "-o", str(tmp_path / "add")]
+    for pair, message in (
+        (("a80", "w8"), "compiled records disagree on num_warps"),
+        (("a80", "nohint"), "compiled records disagree on params"),
+        (("a90", "w8"), "two compiled records are for the same target cuda:90"),
+    ):
+        with pytest.raises(TtlinkError, match=message):
+            assemble_main([paths[pair[0]], paths[pair[1]], *out])
+    with pytest.raises(TtlinkError, match="--embed-ptx needs a target below cuda:90"):
+        assemble_main([paths["a90"], *out, "--embed-ptx"])
+    (tmp_path / "broken.json").write_text("{}")
+    with pytest.raises(TtlinkError, match="not a ttlink compile record"):
+        assemble_main([str(tmp_path / "broken.json"), *out])
+    assert not (tmp_path / "add.h").exists() and not (tmp_path / "add.c").exists()
+
+
+def _upstream_link_py() -> Path:
+    import triton
+
+    if tuple(int(x) for x in triton.__version__.split(".")[:2]) < (3, 7):
+        pytest.skip(
+            f"Triton {triton.__version__}'s link.py reads the pre-3.7 suffix format; ttlink writes the 3.7+ one"
+        )
+    return Path(importlib.util.find_spec("triton").origin).parent / "tools" / "link.py"
+
+
+def test_triton_link_py_links_our_headers(tmp_path, cuda_include_dir):
+    link_py = _upstream_link_py()
+    for name, sig in (("hinted", VECTOR_SIG), ("generic", "*fp32, *fp32, *fp32, i32, 1024")):
+        compile_main([str(VECTOR_ADD), "-n", "add_kernel", "-s", sig, "-w", "4", "-g", VECTOR_GRID,
+                      "--target", "cuda:90", "-on", "add", "-o", str(tmp_path / name)])  # fmt: skip
+    result = subprocess.run([sys.executable, str(link_py), str(tmp_path / "hinted.h"), str(tmp_path / "generic.h"),
+                             "-o", str(tmp_path / "linked")], capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "main.c").write_text(
+        '#include "linked.h"\n'
+        "int main(void) {\n"
+        "  CUresult aligned = add_default((CUstream)0, 0x1000, 0x2000, 0x3000, 4096);\n"
+        "  CUresult unaligned = add_default((CUstream)0, 0x1004, 0x2000, 0x3000, 10);\n"
+        "  return aligned == CUDA_ERROR_INVALID_CONTEXT && unaligned == CUDA_ERROR_INVALID_CONTEXT ? 0 : 1;\n"
+        "}\n"
+    )
+    sources = [tmp_path / n for n in ("main.c", "linked.c", "hinted.c", "generic.c")] + [
+        RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"
+    ]
+    compile_c(sources, cuda_include_dir, tmp_path / "app", ["-I", str(tmp_path), "-ldl", "-lpthread"])
+    compile_c([STANDIN], cuda_include_dir, tmp_path / "libcuda.so.1", ["-shared", "-fPIC"])
+    log = tmp_path / "log"
+    env = {**os.environ, "TTLINK_LIBCUDA_PATH": str(tmp_path / "libcuda.so.1"), "STANDIN_LOG": str(log)}
+    # No context is current: both calls reach our runtime through link.py's dispatcher and
+    # return CUDA_ERROR_INVALID_CONTEXT instead of exiting the process.
+    assert subprocess.run([str(tmp_path / "app")], env=env).returncode == 0
+    assert log.read_text().splitlines() == ["init status=0"]
