@@ -1,0 +1,30 @@
+/* Runs one algo of the linked `matmul` on the GPU, checks it against a CPU reference and
+ * times it. Shared by matmul_demo and matmul_gpu_test. */
+#ifndef RULES_TRITON_EXAMPLES_MATMUL_CHECK_H_
+#define RULES_TRITON_EXAMPLES_MATMUL_CHECK_H_
+
+#include "examples/cuda_driver.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct matmul_outcome {
+  CUresult status;     /* first driver or launch error, CUDA_SUCCESS if none */
+  int checked;         /* output elements compared with the CPU reference */
+  int wrong;           /* of those, outside tolerance */
+  double max_error;    /* largest |gpu - reference| / (1 + |reference|) */
+  double milliseconds; /* mean time of one launch */
+  double tflops;       /* 2 * M * N * K / time */
+};
+
+/* C = A @ B for row-major fp16 A (M x K), B (K x N), C (M x N) with algo `algo`, launched
+ * `iterations` times after one checked launch. */
+struct matmul_outcome matmul_check(const struct cuda_session *session, int algo, int m, int n, int k,
+                                   int iterations);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RULES_TRITON_EXAMPLES_MATMUL_CHECK_H_ */

@@ -1,0 +1,69 @@
+"""The `triton` module extension: which Triton the toolchain runs, and wheel repositories.
+
+```starlark
+triton = use_extension("@rules_triton//rules:extensions.bzl", "triton")
+triton.toolchain(version = "3.9.0")                # the default; only the root module decides
+triton.toolchain(triton = "//third_party:triton")   # or: your own py_library of Triton
+```
+
+Repositories: `triton_toolchains` (registered by rules_triton) and `triton_X_Y_Z` for
+every wheel version fetched (the toolchain's and those named by `triton.wheel`), each with
+`:triton` (py_library) and `:cuda_include` (the CUDA headers the wheel ships).
+"""
+
+load("//rules/private:repositories.bzl", "DEFAULT_VERSION", "triton_toolchains", "triton_wheel")
+
+_toolchain = tag_class(
+    doc = "Chooses the Triton of the registered toolchain. The root module's tag wins, else rules_triton's default.",
+    attrs = {
+        "sha256": attr.string(doc = "sha256 of the wheel, for versions or CPUs rules_triton has no pinned hash for."),
+        "triton": attr.label(doc = "A py_library of your own Triton to use instead of a fetched wheel."),
+        "version": attr.string(default = DEFAULT_VERSION, doc = "Triton version fetched with pip download."),
+    },
+)
+
+_wheel = tag_class(
+    doc = "Fetches one more Triton wheel as repository `triton_X_Y_Z` (e.g. to test against it).",
+    attrs = {
+        "sha256": attr.string(doc = "sha256 of the wheel, for versions or CPUs without a pinned hash."),
+        "version": attr.string(mandatory = True),
+    },
+)
+
+def wheel_repo_name(version):
+    return "triton_" + version.replace(".", "_").replace("-", "_")
+
+def _chosen_toolchain(module_ctx):
+    # modules come root first, so the first module that sets a toolchain decides.
+    for module in module_ctx.modules:
+        tags = module.tags.toolchain
+        if len(tags) > 1:
+            fail("rules_triton: module %s sets triton.toolchain more than once" % module.name)
+        if tags:
+            return tags[0]
+    return struct(version = DEFAULT_VERSION, sha256 = "", triton = None)
+
+def _triton_impl(module_ctx):
+    chosen = _chosen_toolchain(module_ctx)
+    wheels = {}
+    if not chosen.triton:
+        wheels[chosen.version] = chosen.sha256
+    for module in module_ctx.modules:
+        for tag in module.tags.wheel:
+            wheels[tag.version] = tag.sha256 or wheels.get(tag.version, "")
+    for version, sha256 in wheels.items():
+        triton_wheel(name = wheel_repo_name(version), version = version, sha256 = sha256)
+    triton_toolchains(
+        name = "triton_toolchains",
+        triton = str(chosen.triton) if chosen.triton else "@%s//:triton" % wheel_repo_name(chosen.version),
+        version = chosen.version,
+    )
+    if hasattr(module_ctx, "extension_metadata"):
+        return module_ctx.extension_metadata(reproducible = True)
+    return None
+
+triton = module_extension(
+    implementation = _triton_impl,
+    doc = "Configures the Triton toolchain and fetches Triton wheels (see the file docstring).",
+    tag_classes = {"toolchain": _toolchain, "wheel": _wheel},
+)

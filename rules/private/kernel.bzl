@@ -1,0 +1,245 @@
+"""`triton_kernel`: one TritonCompile action per config x specialisation x target, one
+TritonAssemble action per config x specialisation (C for all targets)."""
+
+load("@rules_cuda//cuda:defs.bzl", "CudaArchsInfo")
+load(":providers.bzl", "TritonKernelInfo")
+load(
+    ":specializations.bzl",
+    "DEFAULT_TARGETS",
+    "attr_fail",
+    "expand_configs",
+    "expand_specializations",
+    "parse_signature",
+    "parse_targets",
+    "signature_arg",
+    "targets_from_cuda_archs",
+    "variant_tag",
+)
+load(":toolchain.bzl", "TOOLCHAIN_TYPE", "find_triton_toolchain")
+
+# Python must not write bytecode next to its sources (nothing outside declared outputs) and
+# must hash strings the same way in every run. ttlink itself gives Triton a private HOME and
+# cache directory per invocation.
+_ACTION_ENV = {
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+}
+
+def _decode(label, attribute, text, expected_type):
+    value = json.decode(text)
+    if type(value) not in expected_type:
+        attr_fail(label, attribute, "has the wrong shape; see the triton_kernel documentation")
+    return value
+
+def _signature_entries(label, encoded):
+    entries = _decode(label, "signature", encoded, ["list"])
+    for entry in entries:
+        if type(entry) != "list" or len(entry) != 2 or type(entry[0]) != "string" or type(entry[1]) != "string":
+            attr_fail(label, "signature", "must be a dict {parameter name: type or value}")
+    return entries
+
+def _targets(ctx):
+    if ctx.attr.targets:
+        return parse_targets(ctx.label, ctx.attr.targets)
+    from_flag = targets_from_cuda_archs(ctx.attr._cuda_archs[CudaArchsInfo])
+    return from_flag or DEFAULT_TARGETS
+
+def _c_identifier(label, attribute, text):
+    if not text or not (text[0].isalpha() or text[0] == "_") or not text.replace("_", "a").isalnum():
+        attr_fail(label, attribute, "'%s' must be a C identifier: it names the linked API" % text)
+    return text
+
+def _python_path(deps):
+    """Repository roots of the kernel's Python deps, relative to the execution root."""
+    roots = {".": True}
+    for file in deps.to_list():
+        root = "/".join([part for part in [file.root.path, file.owner.workspace_root] if part])
+        roots[root or "."] = True
+    return ":".join(roots.keys())
+
+def _compile(ctx, ttlink, deps, kernel, signature, config, target, output, hints_tag):
+    args = ctx.actions.args()
+    args.add("compile")
+    args.add(ctx.file.src)
+    args.add("-n", kernel)
+    args.add("-s", signature)
+    args.add("-w", config.num_warps)
+    args.add("-ns", config.num_stages)
+    args.add("--target", target)
+    args.add("--binary-out", output)
+    env = dict(_ACTION_ENV)
+    if ctx.attr.deps:
+        env["PYTHONPATH"] = _python_path(deps)
+    ctx.actions.run(
+        executable = ttlink,
+        arguments = [args],
+        inputs = depset([ctx.file.src], transitive = [deps]),
+        outputs = [output],
+        mnemonic = "TritonCompile",
+        progress_message = "Compiling Triton kernel %s (%s; hints %s) for %s" % (kernel, config.description, hints_tag, target),
+        env = env,
+        use_default_shell_env = True,
+        toolchain = TOOLCHAIN_TYPE,
+    )
+
+def _assemble(ctx, ttlink, name, binaries, grid, header, source, description):
+    args = ctx.actions.args()
+    args.add("assemble")
+    args.add_all(binaries)
+    args.add("-g", ", ".join(grid))
+    args.add("-on", name)
+    args.add("-o", header.path[:-len(".h")])
+    if ctx.attr.embed_ptx:
+        args.add("--embed-ptx")
+    ctx.actions.run(
+        executable = ttlink,
+        arguments = [args],
+        inputs = binaries,
+        outputs = [header, source],
+        mnemonic = "TritonAssemble",
+        progress_message = "Writing C for Triton kernel %s (%s)" % (name, description),
+        env = _ACTION_ENV,
+        use_default_shell_env = True,
+        toolchain = TOOLCHAIN_TYPE,
+    )
+
+def _triton_kernel_impl(ctx):
+    label = ctx.label
+    name = _c_identifier(label, "name", ctx.attr.out_name or label.name)
+    _c_identifier(label, "kernel", ctx.attr.kernel)
+    params = parse_signature(label, _signature_entries(label, ctx.attr.signature))
+    configs = expand_configs(
+        label,
+        params,
+        ctx.attr.grid,
+        _decode(label, "configs", ctx.attr.configs, ["list"]),
+        ctx.attr.num_warps,
+        ctx.attr.num_stages,
+    )
+    hint_sets = expand_specializations(label, params, _decode(label, "specializations", ctx.attr.specializations, ["string", "list"]))
+    targets = _targets(ctx)
+
+    toolchain = find_triton_toolchain(ctx)
+    deps = depset(transitive = [dep[DefaultInfo].files for dep in ctx.attr.deps])
+    variants = []
+    for config in configs:
+        for hints in hint_sets:
+            tag = variant_tag(params, hints)
+            base = "_triton/%s/%s/%s" % (name, config.tag, tag)
+            signature = signature_arg(params, config, hints)
+            binaries = []
+            for target in targets:
+                binary = ctx.actions.declare_file("%s/%s.json" % (base, target.replace(":", "_")))
+                _compile(ctx, toolchain.ttlink, deps, ctx.attr.kernel, signature, config, target, binary, tag)
+                binaries.append(binary)
+            header = ctx.actions.declare_file(base + ".h")
+            source = ctx.actions.declare_file(base + ".c")
+            _assemble(ctx, toolchain.ttlink, name, binaries, config.grid, header, source, "%s; hints %s" % (config.description, tag))
+            variants.append(struct(
+                config = dict(config.values, num_warps = config.num_warps, num_stages = config.num_stages),
+                hints = hints,
+                header = header,
+                source = source,
+                binaries = binaries,
+            ))
+
+    headers = depset([v.header for v in variants])
+    sources = depset([v.source for v in variants])
+    binaries = depset([b for v in variants for b in v.binaries])
+    return [
+        DefaultInfo(files = depset(transitive = [headers, sources])),
+        OutputGroupInfo(binaries = binaries),
+        TritonKernelInfo(
+            name = name,
+            kernel = ctx.attr.kernel,
+            targets = targets,
+            headers = headers,
+            sources = sources,
+            binaries = binaries,
+            variants = variants,
+            triton_version = toolchain.triton_version,
+        ),
+    ]
+
+triton_kernel_rule = rule(
+    implementation = _triton_kernel_impl,
+    doc = "The rule behind the `triton_kernel` macro, which JSON-encodes the dict-valued attributes.",
+    attrs = {
+        "configs": attr.string(mandatory = True, doc = "JSON: list of dicts {config key: number}."),
+        "deps": attr.label_list(allow_files = [".py"], doc = "Python files the kernel source imports."),
+        "embed_ptx": attr.bool(doc = "Embed PTX as a JIT fallback for GPUs without a matching binary."),
+        "grid": attr.string_list(mandatory = True, doc = "Three C expressions; `{KEY}` takes config values."),
+        "kernel": attr.string(mandatory = True, doc = "The `@triton.jit` function in `src`."),
+        "num_stages": attr.int(default = 3, doc = "Default num_stages for configs that do not set it."),
+        "num_warps": attr.int(default = 4, doc = "Default num_warps for configs that do not set it."),
+        "out_name": attr.string(doc = "The linked API name; defaults to the target name."),
+        "signature": attr.string(mandatory = True, doc = "JSON: list of [parameter name, type or value]."),
+        "specializations": attr.string(default = "\"auto\"", doc = "JSON: \"auto\" or a list of \"auto\" and hint dicts."),
+        "src": attr.label(mandatory = True, allow_single_file = [".py"], doc = "The Python file defining the kernel."),
+        "targets": attr.string_list(doc = "`cuda:ARCH` targets; empty: @rules_cuda//cuda:archs, else cuda:80 + cuda:90."),
+        "_cuda_archs": attr.label(default = "@rules_cuda//cuda:archs", providers = [CudaArchsInfo]),
+    },
+    provides = [TritonKernelInfo],
+    toolchains = [TOOLCHAIN_TYPE],
+)
+
+def triton_kernel(
+        name,
+        src,
+        kernel,
+        signature,
+        grid,
+        configs = [{}],
+        num_warps = 4,
+        num_stages = 3,
+        specializations = "auto",
+        targets = [],
+        deps = [],
+        embed_ptx = False,
+        out_name = "",
+        **kwargs):
+    """Compiles one `@triton.jit` kernel for every config x specialisation x target.
+
+    Args:
+      name: target name, and by default the name `K` of the linked C API (`K`,
+        `K_default`, ...).
+      src: the Python file defining the kernel.
+      kernel: the name of the `@triton.jit` function.
+      signature: dict {parameter: entry}, every Python parameter in order. An entry is a
+        Triton type (`*fp16`, `i32`, `fp32`, ...), a literal constexpr (`8`), or `{KEY}`,
+        a constexpr taken from each config.
+      grid: three C expressions over the kernel's arguments; `{KEY}` takes config values,
+        e.g. `["(M + {BLOCK_M} - 1) / {BLOCK_M}", "1", "1"]`. Commas are not allowed
+        inside an entry.
+      configs: list of dicts {KEY: number}; `num_warps` / `num_stages` keys override the
+        defaults below. Every key must be used by `signature` or `grid`.
+      num_warps: default warps per program.
+      num_stages: default software pipelining stages.
+      specializations: "auto" (every pointer and integer argument `:16`, plus a generic
+        variant), or a list mixing "auto" and dicts {argument: 16 | 1 | None, "*": hint of
+        every pointer and integer not named}.
+      targets: `cuda:ARCH` list; default: `@rules_cuda//cuda:archs` when set, else
+        `["cuda:80", "cuda:90"]`.
+      deps: Python files the kernel source imports (found from their repository root).
+      embed_ptx: also embed PTX, for GPUs newer than every target.
+      out_name: the name `K` of the linked C API, if not `name`.
+      **kwargs: common attributes (visibility, tags, ...).
+    """
+    if type(signature) == "dict":
+        signature = [[key, value] for key, value in signature.items()]
+    triton_kernel_rule(
+        name = name,
+        src = src,
+        kernel = kernel,
+        signature = json.encode(signature),
+        grid = grid,
+        configs = json.encode(configs),
+        num_warps = num_warps,
+        num_stages = num_stages,
+        specializations = json.encode(specializations),
+        targets = targets,
+        deps = deps,
+        embed_ptx = embed_ptx,
+        out_name = out_name,
+        **kwargs
+    )

@@ -1,0 +1,104 @@
+"""Repository rules: a Triton wheel fetched by `pip download`, and the toolchain hub."""
+
+# Wheels with pinned hashes: version -> CPU -> (pip selectors, sha256). pip is told the
+# exact interpreter tags so it fetches this very file whatever Python runs pip; the
+# toolchain's Python must be able to import it (3.9.0: CPython >= 3.12; 3.6.0: 3.14).
+PINNED_WHEELS = {
+    "3.6.0": {
+        "x86_64": struct(
+            python_version = "3.14",
+            abi = "cp314",
+            platforms = ["manylinux_2_27_x86_64", "manylinux_2_28_x86_64"],
+            sha256 = "a17a5d5985f0ac494ed8a8e54568f092f7057ef60e1b0fa09d3fd1512064e803",
+        ),
+    },
+    "3.9.0": {
+        "x86_64": struct(
+            python_version = "3.12",
+            abi = "abi3",
+            platforms = ["manylinux_2_27_x86_64", "manylinux_2_28_x86_64"],
+            sha256 = "5e52ab4e2f1d64f0ac494c9aa723697b793f81a91c4cae4c36608ca0bc4267bf",
+        ),
+    },
+}
+
+DEFAULT_VERSION = "3.9.0"
+
+def _cpu(rctx):
+    arch = rctx.os.arch
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(arch, arch)
+
+def _pip_selectors(pinned):
+    selectors = ["--implementation", "cp", "--python-version", pinned.python_version, "--abi", pinned.abi]
+    for platform in pinned.platforms:
+        selectors.extend(["--platform", platform])
+    return selectors
+
+def _triton_wheel_impl(rctx):
+    version = rctx.attr.version
+    pinned = PINNED_WHEELS.get(version, {}).get(_cpu(rctx))
+    sha256 = rctx.attr.sha256 or (pinned.sha256 if pinned else "")
+    if not sha256:
+        fail("rules_triton: no pinned sha256 for triton %s on %s; pass sha256 = \"...\" to triton.toolchain / triton.wheel" % (version, _cpu(rctx)))
+    python = rctx.which(rctx.attr.python) or fail("rules_triton: '%s' not found on PATH; it runs `pip download`" % rctx.attr.python)
+
+    rctx.report_progress("pip download triton==%s" % version)
+    command = [python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--dest", "download"]
+    if pinned and not rctx.attr.sha256:
+        command.extend(_pip_selectors(pinned))
+    result = rctx.execute(command + ["triton==" + version], timeout = 1800, quiet = False)
+    if result.return_code:
+        fail("rules_triton: `pip download triton==%s` failed (exit %d); pip uses your own configuration (pip.conf, PIP_INDEX_URL, proxies):\n%s" % (version, result.return_code, result.stderr))
+    wheels = [path for path in rctx.path("download").readdir() if path.basename.endswith(".whl")]
+    if len(wheels) != 1:
+        fail("rules_triton: expected one wheel from pip download, got %s" % wheels)
+    wheel = wheels[0]
+
+    # Bazel 7's extract() has no `type`: give the wheel (a zip file) a .zip name.
+    archive = rctx.path("triton.zip")
+    rctx.symlink(wheel, archive)
+    got = _sha256(rctx, archive)
+    if got != sha256:
+        fail("rules_triton: %s has sha256 %s, expected %s" % (wheel.basename, got, sha256))
+    rctx.extract(archive)
+    rctx.delete("download")
+    rctx.delete(archive)
+    rctx.template("BUILD.bazel", rctx.attr._build_template, {"{version}": version})
+
+def _sha256(rctx, path):
+    result = rctx.execute(["sha256sum", str(path)])
+    if result.return_code:
+        fail("rules_triton: sha256sum failed: " + result.stderr)
+    return result.stdout.split(" ")[0]
+
+triton_wheel = repository_rule(
+    implementation = _triton_wheel_impl,
+    doc = "Fetches the Triton wheel with `python3 -m pip download` (the user's pip configuration applies) and checks its sha256.",
+    attrs = {
+        "python": attr.string(default = "python3", doc = "The Python whose pip downloads the wheel."),
+        "sha256": attr.string(doc = "Expected sha256 of the wheel; required for versions or CPUs without a pinned hash."),
+        "version": attr.string(mandatory = True),
+        "_build_template": attr.label(default = "//rules/private/templates:BUILD.triton_wheel"),
+    },
+)
+
+def _triton_toolchains_impl(rctx):
+    rctx.symlink(rctx.attr._main, "ttlink_main.py")
+    rctx.template("BUILD.bazel", rctx.attr._build_template, {
+        "{defs}": str(Label("//rules:defs.bzl")),
+        "{main_deps}": repr([str(Label("//ttlink")), rctx.attr.triton]),
+        "{python_defs}": str(Label("@rules_python//python:defs.bzl")),
+        "{toolchain_type}": str(Label("//rules:toolchain_type")),
+        "{version}": rctx.attr.version,
+    })
+
+triton_toolchains = repository_rule(
+    implementation = _triton_toolchains_impl,
+    doc = "The hub repository holding the registered Triton toolchain (`@triton_toolchains//:all`).",
+    attrs = {
+        "triton": attr.string(mandatory = True, doc = "Label (canonical form) of a py_library making `import triton` work."),
+        "version": attr.string(mandatory = True, doc = "Triton version, for the record."),
+        "_build_template": attr.label(default = "//rules/private/templates:BUILD.triton_toolchains"),
+        "_main": attr.label(default = "//rules/private:ttlink_main.py"),
+    },
+)

@@ -1,0 +1,349 @@
+"""Pure expansion of `triton_kernel` attributes into variants: signature, configs, hints, targets.
+
+Every function here validates as it goes and fails with
+`//pkg:name: attribute 'ATTR': message`, so the user sees which attribute of which target
+is wrong. Nothing here touches `ctx`; the kernel rule passes in decoded values.
+"""
+
+INT_TYPES = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
+FLOAT_TYPES = ["fp16", "bf16", "fp32", "fp64"]
+SCALAR_TYPES = INT_TYPES + FLOAT_TYPES + ["i1"]
+POINTEE_TYPES = SCALAR_TYPES + ["fp8e4nv", "fp8e4b8", "fp8e4b15", "fp8e5", "fp8e5b16"]
+
+# Targets used when neither `targets` nor `@rules_cuda//cuda:archs` says otherwise.
+DEFAULT_TARGETS = ["cuda:80", "cuda:90"]
+
+HINT_DIVISIBLE = 16
+HINT_ONE = 1
+_HINTS = [HINT_DIVISIBLE, HINT_ONE, None]
+_DIGITS = "0123456789"
+_IDENTIFIER_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+_IDENTIFIER_CHARS = _IDENTIFIER_START + _DIGITS
+_LAUNCH_KEYS = ["num_warps", "num_stages"]
+
+def display_label(label):
+    """`//pkg:name` for the main repository, `@repo//pkg:name` otherwise."""
+    repo = "@" + label.workspace_name if label.workspace_name else ""
+    return "%s//%s:%s" % (repo, label.package, label.name)
+
+def attr_fail(label, attribute, message):
+    fail("%s: attribute '%s': %s" % (display_label(label), attribute, message))
+
+def _is_identifier(text):
+    if not text or text[0] not in _IDENTIFIER_START:
+        return False
+    for char in text.elems():
+        if char not in _IDENTIFIER_CHARS:
+            return False
+    return True
+
+def _is_int_literal(text):
+    digits = text[1:] if text.startswith("-") else text
+    if not digits:
+        return False
+    for char in digits.elems():
+        if char not in _DIGITS:
+            return False
+    return True
+
+def _is_float_literal(text):
+    body = text[1:] if text.startswith("-") else text
+    whole, dot, fraction = body.partition(".")
+    if not dot or not (whole or fraction):
+        return False
+    for char in (whole + fraction).elems():
+        if char not in _DIGITS:
+            return False
+    return True
+
+def placeholders(label, attribute, text):
+    """Returns the names NAME of every `{NAME}` in `text`, in order.
+
+    Args:
+      label: the target, for error messages.
+      attribute: the attribute `text` comes from, for error messages.
+      text: a signature entry or grid expression.
+
+    Returns:
+      list of str.
+    """
+    names = []
+    rest = text
+    for _ in range(len(text)):
+        start = rest.find("{")
+        if start < 0:
+            if "}" in rest:
+                attr_fail(label, attribute, "unmatched '}' in '%s'" % text)
+            return names
+        end = rest.find("}", start)
+        name = rest[start + 1:end] if end > 0 else ""
+        if end < 0 or not _is_identifier(name):
+            attr_fail(label, attribute, "malformed placeholder in '%s': write {NAME} with NAME a config key" % text)
+        names.append(name)
+        rest = rest[end + 1:]
+    return names
+
+def substitute(text, values):
+    """Replaces every `{NAME}` in `text` by `values[NAME]` (all names must be present)."""
+    for name, value in values.items():
+        text = text.replace("{%s}" % name, format_value(value))
+    return text
+
+def format_value(value):
+    """The text of a config value inside a signature or grid: `128`, `0.5`, `-1`."""
+    return str(value)
+
+def is_hintable(param):
+    """Pointers and integer scalars take `:16` / `:1` hints; floats and `i1` do not."""
+    return param.kind == "arg" and (param.type.startswith("*") or param.type in INT_TYPES)
+
+def parse_signature(label, entries):
+    """Parses the `signature` attribute.
+
+    Args:
+      label: the target, for error messages.
+      entries: list of [name, entry] pairs, every Python parameter in order. An entry is a
+        Triton type (`*fp16`, `i32`, `fp32`, ...: a runtime argument), a literal (`8`,
+        `0.5`: a constexpr) or `{NAME}` (a constexpr taken from each config).
+
+    Returns:
+      list of struct(name, kind = "arg" | "constexpr", type, template).
+    """
+    if not entries:
+        attr_fail(label, "signature", "must name every parameter of the kernel, in order")
+    params = []
+    seen = {}
+    for name, entry in entries:
+        if not _is_identifier(name):
+            attr_fail(label, "signature", "'%s' is not a Python parameter name" % name)
+        if name in seen:
+            attr_fail(label, "signature", "parameter '%s' is listed twice" % name)
+        seen[name] = True
+        entry = entry.strip()
+        if ":" in entry:
+            attr_fail(label, "signature", "parameter '%s': '%s' carries a hint; hints come from `specializations`" % (name, entry))
+        if entry.startswith("*") and entry[1:] in POINTEE_TYPES or entry in SCALAR_TYPES:
+            params.append(struct(name = name, kind = "arg", type = entry, template = None))
+        elif _is_int_literal(entry) or _is_float_literal(entry):
+            params.append(struct(name = name, kind = "constexpr", type = None, template = entry))
+        elif entry.startswith("{") and entry.endswith("}"):
+            placeholders(label, "signature", entry)
+            params.append(struct(name = name, kind = "constexpr", type = None, template = entry))
+        else:
+            attr_fail(label, "signature", "parameter '%s' has unknown type '%s' (expected e.g. *fp16, i32, fp32, a literal or {CONFIG_KEY})" % (name, entry))
+    return params
+
+def _config_tag(values, used, num_warps, num_stages):
+    constexprs = "x".join([format_value(values[name]) for name in used])
+    tag = "%s_w%ds%d" % (constexprs, num_warps, num_stages) if constexprs else "w%ds%d" % (num_warps, num_stages)
+    return tag.replace("-", "m").replace(".", "p")
+
+def expand_configs(label, params, grid, configs, num_warps, num_stages):
+    """Resolves every config: constexpr values, launch options, grid.
+
+    Args:
+      label: the target, for error messages.
+      params: from parse_signature.
+      grid: the three grid expressions, with `{KEY}` placeholders.
+      configs: list of dicts {KEY: number}, optionally with num_warps / num_stages.
+      num_warps: default num_warps.
+      num_stages: default num_stages.
+
+    Returns:
+      list of struct(tag, values, num_warps, num_stages, grid, description); `tag` names
+      the config in output paths and depends only on its values.
+    """
+    if len(grid) != 3:
+        attr_fail(label, "grid", "needs exactly 3 entries (x, y, z), got %d" % len(grid))
+    for entry in grid:
+        if not entry.strip():
+            attr_fail(label, "grid", "entries must not be empty")
+        if "," in entry:
+            attr_fail(label, "grid", "entry '%s' contains ','; give one C expression per entry" % entry)
+    if not configs:
+        attr_fail(label, "configs", "must list at least one config (use [{}] for a kernel with no tunables)")
+
+    used = []
+    for param in params:
+        if param.kind == "constexpr":
+            used.extend([n for n in placeholders(label, "signature", param.template) if n not in used])
+    for entry in grid:
+        used.extend([n for n in placeholders(label, "grid", entry) if n not in used])
+
+    expanded = []
+    tags = {}
+    for index, config in enumerate(configs):
+        where = "configs[%d]" % index
+        if type(config) != "dict":
+            attr_fail(label, "configs", "%s must be a dict, got %s" % (where, type(config)))
+        for key, value in config.items():
+            if key not in used and key not in _LAUNCH_KEYS:
+                attr_fail(label, "configs", "%s: key '%s' is not used by `signature` or `grid`" % (where, key))
+            if type(value) not in ("int", "float"):
+                attr_fail(label, "configs", "%s: '%s' must be a number, got %r" % (where, key, value))
+        for name in used:
+            if name not in config:
+                attr_fail(label, "configs", "%s has no value for placeholder {%s}" % (where, name))
+        warps = config.get("num_warps", num_warps)
+        stages = config.get("num_stages", num_stages)
+        if type(warps) != "int" or warps < 1 or type(stages) != "int" or stages < 1:
+            attr_fail(label, "configs", "%s: num_warps and num_stages must be positive integers" % where)
+        values = {name: config[name] for name in used}
+        tag = _config_tag(values, used, warps, stages)
+        if tag in tags:
+            attr_fail(label, "configs", "%s repeats configs[%d]" % (where, tags[tag]))
+        tags[tag] = index
+        expanded.append(struct(
+            tag = tag,
+            values = values,
+            num_warps = warps,
+            num_stages = stages,
+            grid = [substitute(entry.strip(), values) for entry in grid],
+            description = ", ".join(["%s=%s" % (k, format_value(v)) for k, v in values.items()] +
+                                    ["num_warps=%d" % warps, "num_stages=%d" % stages]),
+        ))
+    return expanded
+
+def _auto_hints(params):
+    specialised = {p.name: HINT_DIVISIBLE for p in params if is_hintable(p)}
+    generic = {p.name: None for p in params if is_hintable(p)}
+    return [specialised, generic]
+
+def _explicit_hints(label, params, index, hint_set):
+    where = "specializations[%d]" % index
+    by_name = {p.name: p for p in params}
+    for name, hint in hint_set.items():
+        if name != "*" and name not in by_name:
+            attr_fail(label, "specializations", "%s names '%s', which is not a parameter" % (where, name))
+        if name != "*" and not is_hintable(by_name[name]):
+            attr_fail(label, "specializations", "%s: '%s' takes no hint (only pointers and integers do)" % (where, name))
+        if hint not in _HINTS or type(hint) == "bool":
+            attr_fail(label, "specializations", "%s: hint of '%s' must be 16, 1 or None, got %r" % (where, name, hint))
+    hints = {}
+    for param in params:
+        if is_hintable(param):
+            hint = hint_set.get(param.name, hint_set.get("*"))
+            if hint == HINT_ONE and param.type.startswith("*"):
+                if param.name in hint_set:
+                    attr_fail(label, "specializations", "%s: pointer '%s' cannot be hinted 1" % (where, param.name))
+                hint = HINT_DIVISIBLE
+            hints[param.name] = hint
+    return hints
+
+def expand_specializations(label, params, specializations):
+    """Expands the `specializations` attribute into hint sets.
+
+    "auto" stands for every pointer and integer `:16` followed by the generic variant with
+    no hints. In a dict, "*" gives the hint of every pointer and integer not named
+    (pointers take 16 where "*" says 1).
+
+    Args:
+      label: the target, for error messages.
+      params: from parse_signature.
+      specializations: "auto" or a list of "auto" and dicts {arg: 16 | 1 | None, "*": ...}.
+
+    Returns:
+      the distinct hint sets, dicts {argument name: 16 | 1 | None}, in the order given.
+    """
+    items = [specializations] if type(specializations) == "string" else specializations
+    if type(items) != "list" or not items:
+        attr_fail(label, "specializations", "must be \"auto\" or a non-empty list of \"auto\" and dicts")
+    hint_sets = []
+    for index, item in enumerate(items):
+        if item == "auto":
+            hint_sets.extend(_auto_hints(params))
+        elif type(item) == "dict":
+            hint_sets.append(_explicit_hints(label, params, index, item))
+        else:
+            attr_fail(label, "specializations", "specializations[%d] must be \"auto\" or a dict, got %r" % (index, item))
+    distinct = []
+    for hints in hint_sets:
+        if hints not in distinct:
+            distinct.append(hints)
+    return distinct
+
+def variant_tag(params, hints):
+    """Names a hint set like the symbol suffix does.
+
+    Args:
+      params: from parse_signature.
+      hints: one hint set from expand_specializations.
+
+    Returns:
+      Python parameter index + `d` (:16) or `c` (:1) per hinted argument, or "generic".
+    """
+    suffix = ""
+    for index, param in enumerate(params):
+        hint = hints.get(param.name)
+        if hint == HINT_DIVISIBLE:
+            suffix += "%dd" % index
+        elif hint == HINT_ONE:
+            suffix += "%dc" % index
+    return suffix or "generic"
+
+def signature_arg(params, config, hints):
+    """Writes the `-s` argument of `ttlink compile` for one config and hint set.
+
+    Args:
+      params: from parse_signature.
+      config: one struct from expand_configs.
+      hints: one hint set from expand_specializations.
+
+    Returns:
+      the SIG text, e.g. "*fp16:16, i32:1, 128".
+    """
+    entries = []
+    for param in params:
+        if param.kind == "constexpr":
+            entries.append(substitute(param.template, config.values))
+        else:
+            hint = hints.get(param.name)
+            entries.append(param.type + (":%d" % hint if hint else ""))
+    return ", ".join(entries)
+
+def _target_arch(text):
+    if not text.startswith("cuda:"):
+        return None
+    arch = text[len("cuda:"):]
+    if not _is_int_literal(arch) or arch.startswith("-") or int(arch) < 50:
+        return None
+    return int(arch)
+
+def parse_targets(label, targets):
+    """Validates the `targets` attribute.
+
+    Args:
+      label: the target, for error messages.
+      targets: list of `cuda:ARCH`.
+
+    Returns:
+      the targets, deduplicated and sorted by arch.
+    """
+    archs = {}
+    for target in targets:
+        arch = _target_arch(target)
+        if arch == None:
+            attr_fail(label, "targets", "malformed target '%s' (expected cuda:ARCH with ARCH >= 50, e.g. cuda:90)" % target)
+        archs[arch] = True
+    return ["cuda:%d" % arch for arch in sorted(archs.keys())]
+
+def targets_from_cuda_archs(cuda_archs_info):
+    """Reads the targets from `@rules_cuda//cuda:archs`.
+
+    Args:
+      cuda_archs_info: the flag's CudaArchsInfo.
+
+    Returns:
+      `cuda:ARCH` for every real or virtual arch, suffixes like 90a dropped; sorted, may be empty.
+    """
+    archs = {}
+    for spec in cuda_archs_info.arch_specs:
+        for stage2 in spec.stage2_archs:
+            number = ""
+            for char in stage2.arch.elems():
+                if char not in _DIGITS:
+                    break
+                number += char
+            if number:
+                archs[int(number)] = True
+    return ["cuda:%d" % arch for arch in sorted(archs.keys())]
