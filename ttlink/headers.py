@@ -79,7 +79,7 @@ def _from_meta(meta: KernelMeta, path: str, line: int) -> Variant:
         symbol=meta.symbol,
         backend=meta.backend,
         args=tuple(Arg(p.name, p.c_type or "", p.hint) for p in meta.args),
-        constexprs=tuple(p.value for p in meta.constexprs if p.value is not None),
+        constexprs=tuple(p.value for p in meta.constexprs),
         num_warps=meta.num_warps,
         num_stages=meta.num_stages,
         file=path,

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from .errors import TtlinkError
 from .metadata import ConstexprValue
 
-POINTER_TYPES = frozenset({"CUdeviceptr", "hipDeviceptr_t"})
+POINTER_TYPE = {"cuda": "CUdeviceptr", "hip": "hipDeviceptr_t"}
+POINTER_TYPES = frozenset(POINTER_TYPE.values())
 INTEGER_TYPES = frozenset({"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"})
 C_TYPES = POINTER_TYPES | INTEGER_TYPES | {"float", "double", "CUtensorMap"}
-BACKENDS = ("cuda", "hip")
 
 # Names the generated C declares itself, and words C or C++ reserve: no argument may take them.
 RESERVED_NAMES = frozenset(
@@ -104,8 +104,8 @@ def algo_name(variant: Variant) -> str:
 
 def check_variant(variant: Variant) -> None:
     """Rejects what would make the generated C invalid or the dispatch meaningless."""
-    if variant.backend not in BACKENDS:
-        raise variant.error(f"unknown backend '{variant.backend}' (expected {' or '.join(BACKENDS)})")
+    if variant.backend not in POINTER_TYPE:
+        raise variant.error(f"unknown backend '{variant.backend}' (expected {' or '.join(POINTER_TYPE)})")
     for name in (variant.kernel, variant.symbol):
         if not IDENTIFIER.fullmatch(name):
             raise variant.error(f"'{name}' is not a C identifier")
@@ -120,6 +120,8 @@ def check_variant(variant: Variant) -> None:
         seen.add(arg.name)
         if arg.c_type not in C_TYPES:
             raise variant.error(f"argument '{arg.name}' has unsupported C type '{arg.c_type}'")
+        if arg.c_type in POINTER_TYPES and arg.c_type != POINTER_TYPE[variant.backend]:
+            raise variant.error(f"argument '{arg.name}' is a {arg.c_type} in a {variant.backend} kernel")
         if arg.hint == 16 and arg.c_type not in POINTER_TYPES | INTEGER_TYPES:
             raise variant.error(f"hint :16 on '{arg.name}' of C type {arg.c_type}; only pointers and integers")
         if arg.hint == 1 and arg.c_type not in INTEGER_TYPES:

@@ -30,6 +30,7 @@ def bad_inputs():
     """(case, {file name: text}, message fragment, line of the error or None)."""
     mismatch = kernel_meta("k", "k_00000001_0d", [ptr("x", 16), i32("n")])
     other = kernel_meta("k", "k_00000002_", [ptr("x"), ptr("n")])
+    hip = GOOD.replace("cuda", "hip").replace("CUdeviceptr", "hipDeviceptr_t").replace("01feb3de", "01feb3df")
     return [
         ("malformed", {"a.h": "\n// tt-linker: add_01feb3de_0d:not a signature:_warps4xstages3\n"}, "malformed", 2),
         ("no colon", {"a.h": "// tt-linker add_01feb3de_0d\n"}, "malformed tt-linker directive", 1),
@@ -40,12 +41,13 @@ def bad_inputs():
         ("duplicate", {"a.h": GOOD, "b.h": GOOD}, "duplicate variant add_01feb3de_0d", 2),
         (
             "mixed backends",
-            {"a.h": GOOD, "b.h": GOOD.replace("cuda", "hip").replace("01feb3de", "01feb3df")},
+            {"a.h": GOOD, "b.h": hip},
             "one link takes one backend",
             2,
         ),
         ("bad float hint", {"a.h": GOOD.replace("int32_t n", "double n").replace("_0d", "_0d1d")}, "hint :16", 2),
         ("C keyword", {"a.h": GOOD.replace("int32_t n", "int32_t default")}, "cannot be used", 2),
+        ("pointer type", {"a.h": GOOD.replace("CUdeviceptr", "hipDeviceptr_t")}, "hipDeviceptr_t in a cuda kernel", 2),
     ]
 
 
