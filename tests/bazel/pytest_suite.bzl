@@ -1,0 +1,39 @@
+"""`pytest_suite`: a py_test running the pytest suite of the calling package."""
+
+load("@rules_python//python:defs.bzl", "py_test")
+
+_MAIN = Label("//tests/bazel:pytest_main.py")
+
+def pytest_suite(name, triton, size = "medium", data = [], **kwargs):
+    """Runs every test of this package with pytest, Triton from the wheel repo `triton`.
+
+    Args:
+      name: the py_test.
+      triton: py_library of the Triton to test against, e.g. "@triton_3_9_0//:triton".
+      size: the test size (timeout).
+      data: files from other packages the tests read, e.g. example kernels.
+      **kwargs: further py_test attributes (tags, ...).
+    """
+    py_test(
+        name = name,
+        size = size,
+        srcs = [_MAIN] + native.glob(["**/*.py"]),
+        main = _MAIN,
+        args = [native.package_name()],
+        data = native.glob(
+            ["**"],
+            exclude = [
+                "**/*.py",
+                "**/__pycache__/**",
+                "BUILD.bazel",
+            ],
+        ) + [
+            Label("//:pyproject.toml"),
+            Label("//tests:conftest.py"),
+        ] + data,
+        deps = [
+            Label("//ttlink"),
+            triton,
+        ],
+        **kwargs
+    )
