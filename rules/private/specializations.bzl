@@ -176,14 +176,14 @@ def expand_configs(label, params, grid, configs, num_warps, num_stages):
         where = "configs[%d]" % index
         if type(config) != "dict":
             attr_fail(label, "configs", "%s must be a dict, got %s" % (where, type(config)))
+        for name in used:
+            if name not in config:
+                attr_fail(label, "configs", "%s has no value for placeholder {%s}" % (where, name))
         for key, value in config.items():
             if key not in used and key not in _LAUNCH_KEYS:
                 attr_fail(label, "configs", "%s: key '%s' is not used by `signature` or `grid`" % (where, key))
             if type(value) not in ("int", "float"):
                 attr_fail(label, "configs", "%s: '%s' must be a number, got %r" % (where, key, value))
-        for name in used:
-            if name not in config:
-                attr_fail(label, "configs", "%s has no value for placeholder {%s}" % (where, name))
         warps = config.get("num_warps", num_warps)
         stages = config.get("num_stages", num_stages)
         if type(warps) != "int" or warps < 1 or type(stages) != "int" or stages < 1:

@@ -1,0 +1,227 @@
+"""Analysis tests of triton_kernel: TritonCompile / TritonAssemble command lines, variants, targets."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
+load(":common.bzl", "KERNELS", "action_writing", "actions_of", "assert_hermetic", "output_ending")
+
+_ADD_SIGNATURE = {
+    "x_ptr": "*fp32",
+    "y_ptr": "*fp32",
+    "out_ptr": "*fp32",
+    "n": "i32",
+    "BLOCK": "{BLOCK}",
+}
+
+_SCALE_SIGNATURE = {
+    "x_ptr": "*fp32",
+    "out_ptr": "*fp32",
+    "n": "i32",
+    "stride": "i32",
+    "alpha": "fp32",
+    "BLOCK": "{BLOCK}",
+}
+
+def _compile_argv_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    compiles = actions_of(env, "TritonCompile")
+
+    # 2 configs x ("auto": all :16 + generic) x 2 targets.
+    asserts.equals(env, 8, len(compiles))
+    action = action_writing(env, compiles, "tests/bazel/_triton/add/1024_w8s3/0d1d2d3d/cuda_80.json")
+    asserts.equals(env, [
+        "compile",
+        KERNELS,
+        "-n",
+        "add_kernel",
+        "-s",
+        "*fp32:16, *fp32:16, *fp32:16, i32:16, 1024",
+        "-w",
+        "8",
+        "-ns",
+        "3",
+        "--target",
+        "cuda:80",
+        "--binary-out",
+        action.outputs.to_list()[0].path,
+    ], action.argv[1:])
+    generic = action_writing(env, compiles, "tests/bazel/_triton/add/256_w4s3/generic/cuda_90.json")
+    asserts.equals(env, ["-s", "*fp32, *fp32, *fp32, i32, 256", "-w", "4"], generic.argv[5:9])
+    asserts.true(env, KERNELS in [f.path for f in generic.inputs.to_list()], "kernel source is an input")
+    assert_hermetic(env, compiles)
+    return analysistest.end(env)
+
+compile_argv_test = analysistest.make(_compile_argv_test_impl)
+
+def _assemble_argv_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    assembles = actions_of(env, "TritonAssemble")
+    asserts.equals(env, 4, len(assembles), "one TritonAssemble per config x specialisation")
+    action = action_writing(env, assembles, "tests/bazel/_triton/add/1024_w8s3/0d1d2d3d.h")
+    header = output_ending(action, ".h")
+    binaries = sorted([f.path for f in action.inputs.to_list() if f.path.endswith(".json")])
+    asserts.equals(env, 2, len(binaries), "one binary per target")
+    asserts.equals(
+        env,
+        ["assemble"] + binaries + ["-g", "(n + BLOCK - 1) / BLOCK, 1, 1", "-on", "add", "-o", header.path[:-len(".h")]],
+        action.argv[1:],
+    )
+    asserts.equals(env, [header.path[:-len(".h")] + ".c", header.path], sorted([o.path for o in action.outputs.to_list()]))
+    assert_hermetic(env, assembles)
+    return analysistest.end(env)
+
+assemble_argv_test = analysistest.make(_assemble_argv_test_impl)
+
+def _provider_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    info = analysistest.target_under_test(env)[TritonKernelInfo]
+    asserts.equals(env, "add", info.name)
+    asserts.equals(env, "add_kernel", info.kernel)
+    asserts.equals(env, ["cuda:80", "cuda:90"], info.targets, "targets deduplicated and sorted")
+    asserts.equals(env, 4, len(info.variants))
+    asserts.equals(env, 4, len(info.headers.to_list()))
+    asserts.equals(env, 4, len(info.sources.to_list()))
+    asserts.equals(env, 8, len(info.binaries.to_list()))
+    first = info.variants[0]
+    asserts.equals(env, {"BLOCK": 256, "num_warps": 4, "num_stages": 3}, first.config)
+    asserts.equals(env, {"x_ptr": 16, "y_ptr": 16, "out_ptr": 16, "n": 16}, first.hints)
+    asserts.equals(env, {"x_ptr": None, "y_ptr": None, "out_ptr": None, "n": None}, info.variants[1].hints)
+    return analysistest.end(env)
+
+provider_test = analysistest.make(_provider_test_impl)
+
+def _explicit_specializations_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    compiles = actions_of(env, "TritonCompile")
+    signatures = sorted([action.argv[action.argv.index("-s") + 1] for action in compiles])
+
+    # "auto" (all :16, generic), {"stride": 1, "*": 16}, {"n": 16}; {"*": 16} repeats "auto".
+    asserts.equals(env, sorted([
+        "*fp32:16, *fp32:16, i32:16, i32:16, fp32, 128",
+        "*fp32, *fp32, i32, i32, fp32, 128",
+        "*fp32:16, *fp32:16, i32:16, i32:1, fp32, 128",
+        "*fp32, *fp32, i32:16, i32, fp32, 128",
+    ]), signatures)
+    action_writing(env, compiles, "_triton/scale/128_w4s3/0d1d2d3c/cuda_90.json")
+    action_writing(env, compiles, "_triton/scale/128_w4s3/2d/cuda_90.json")
+    return analysistest.end(env)
+
+explicit_specializations_test = analysistest.make(_explicit_specializations_test_impl)
+
+def _targets_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    targets = sorted({
+        action.argv[action.argv.index("--target") + 1]: True
+        for action in actions_of(env, "TritonCompile")
+    }.keys())
+    asserts.equals(env, ctx.attr.expected, targets)
+    asserts.equals(env, ctx.attr.expected, analysistest.target_under_test(env)[TritonKernelInfo].targets)
+    return analysistest.end(env)
+
+_TARGETS_ATTRS = {"expected": attr.string_list()}
+
+default_targets_test = analysistest.make(_targets_test_impl, attrs = _TARGETS_ATTRS)
+
+cuda_archs_targets_test = analysistest.make(
+    _targets_test_impl,
+    attrs = _TARGETS_ATTRS,
+    config_settings = {str(Label("@rules_cuda//cuda:archs")): "sm_86;compute_90:sm_90a"},
+)
+
+def kernel_test_suite(name):
+    """Declares the kernels under test (manual: analysed only) and their tests.
+
+    Args:
+      name: the test_suite of all kernel tests.
+    """
+    triton_kernel(
+        name = "add",
+        src = "testdata/kernels.py",
+        configs = [
+            {"BLOCK": 256},
+            {
+                "BLOCK": 1024,
+                "num_warps": 8,
+            },
+        ],
+        grid = [
+            "(n + BLOCK - 1) / BLOCK",
+            "1",
+            "1",
+        ],
+        kernel = "add_kernel",
+        signature = _ADD_SIGNATURE,
+        tags = ["manual"],
+        targets = [
+            "cuda:90",
+            "cuda:80",
+            "cuda:90",
+        ],
+    )
+    triton_kernel(
+        name = "scale",
+        src = "testdata/kernels.py",
+        configs = [{"BLOCK": 128}],
+        grid = [
+            "(n + {BLOCK} - 1) / {BLOCK}",
+            "1",
+            "1",
+        ],
+        kernel = "scale_kernel",
+        signature = _SCALE_SIGNATURE,
+        specializations = [
+            "auto",
+            {
+                "*": 16,
+                "stride": 1,
+            },
+            {"n": 16},
+            {"*": 16},
+        ],
+        tags = ["manual"],
+        targets = ["cuda:90"],
+    )
+    triton_kernel(
+        name = "add_default_targets",
+        src = "testdata/kernels.py",
+        configs = [{"BLOCK": 256}],
+        grid = [
+            "(n + BLOCK - 1) / BLOCK",
+            "1",
+            "1",
+        ],
+        kernel = "add_kernel",
+        signature = _ADD_SIGNATURE,
+        tags = ["manual"],
+    )
+
+    compile_argv_test(name = "compile_argv_test", target_under_test = ":add")
+    assemble_argv_test(name = "assemble_argv_test", target_under_test = ":add")
+    provider_test(name = "provider_test", target_under_test = ":add")
+    explicit_specializations_test(name = "explicit_specializations_test", target_under_test = ":scale")
+    default_targets_test(
+        name = "default_targets_test",
+        expected = [
+            "cuda:80",
+            "cuda:90",
+        ],
+        target_under_test = ":add_default_targets",
+    )
+    cuda_archs_targets_test(
+        name = "cuda_archs_targets_test",
+        expected = [
+            "cuda:86",
+            "cuda:90",
+        ],
+        target_under_test = ":add_default_targets",
+    )
+    native.test_suite(
+        name = name,
+        tests = [
+            ":assemble_argv_test",
+            ":compile_argv_test",
+            ":cuda_archs_targets_test",
+            ":default_targets_test",
+            ":explicit_specializations_test",
+            ":provider_test",
+        ],
+    )
