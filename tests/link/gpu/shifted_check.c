@@ -1,14 +1,15 @@
-/* GPU check of dispatch on real kernels: copy_kernel(x_ptr, BLOCK: constexpr, out_ptr, n)
- * linked from a :16 variant and a generic one. With out_ptr 4 bytes past a 16-byte boundary
- * and n divisible by 16, only the generic variant may run (defect 2 of Triton's link.py runs
- * the :16 one). Prints one line per case; exit status 0 when every case copied correctly. */
+/* GPU check of dispatch on real kernels: shifted_copy_kernel(x_ptr, BLOCK: constexpr, out_ptr,
+ * n, shift) linked from a variant with x_ptr, out_ptr, n :16 and a generic one. With out_ptr
+ * 4 bytes past a 16-byte boundary only the generic variant may run; Triton's link.py tests
+ * the hints on n and shift instead (defect 2) and runs the specialised one. Prints one line
+ * per case; exit status 0 when every case copied correctly. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <cuda.h>
 
-CUresult copy(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int algo_id);
+CUresult shifted(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t shift, int algo_id);
 
 static int check(CUdeviceptr x, CUdeviceptr out, size_t offset, int n, const float *host_x) {
   float *result = malloc((size_t)n * sizeof(float));
@@ -16,7 +17,7 @@ static int check(CUdeviceptr x, CUdeviceptr out, size_t offset, int n, const flo
   int wrong = -1;
   if (result != NULL) {
     cuMemsetD8(out, 0, (size_t)(n + 16) * sizeof(float));
-    launch = copy(NULL, x, out + offset, n, 0);
+    launch = shifted(NULL, x, out + offset, n, 0, 0);
     sync = cuCtxSynchronize();
     if (launch == CUDA_SUCCESS && sync == CUDA_SUCCESS)
       copy_back = cuMemcpyDtoH(result, out + offset, (size_t)n * sizeof(float));
@@ -41,7 +42,7 @@ int main(void) {
       cuDevicePrimaryCtxRetain(&context, device) != CUDA_SUCCESS || cuCtxSetCurrent(context) != CUDA_SUCCESS ||
       cuMemAlloc(&x, (size_t)n * sizeof(float)) != CUDA_SUCCESS ||
       cuMemAlloc(&out, (size_t)(n + 16) * sizeof(float)) != CUDA_SUCCESS) {
-    fprintf(stderr, "copy_check: no usable GPU\n");
+    fprintf(stderr, "shifted_check: no usable GPU\n");
     return 2;
   }
   for (int i = 0; i < n; ++i)

@@ -1,10 +1,10 @@
-"""Runs copy_check.c on a GPU against real kernels: the `ttlink link` dispatcher and, for
+"""Runs shifted_check.c on a GPU against real kernels: the `ttlink link` dispatcher and, for
 comparison, Triton's link.py dispatcher of the same `ttlink compile` headers.
 
-    python tests/link/gpu/copy_check.py prepare DIR   # here, with Triton 3.9, no GPU needed
-    python tests/link/gpu/copy_check.py run DIR       # on the GPU machine (gcc, libcuda.so.1)
+    python tests/link/gpu/shifted_check.py prepare DIR   # here, with Triton 3.9, no GPU needed
+    python tests/link/gpu/shifted_check.py run DIR       # on the GPU machine (gcc, libcuda.so.1)
 
-`prepare` compiles copy_kernel for sm_90 and writes both dispatchers, the runtime and
+`prepare` compiles shifted_copy_kernel for sm_90 and writes both dispatchers, the runtime and
 cuda.h into DIR; `run` builds two binaries and runs them. Not run by CI (no GPU there).
 """
 
@@ -18,7 +18,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-VARIANTS = {"copy_aligned": "*fp32:16, 128, *fp32:16, i32", "copy_generic": "*fp32, 128, *fp32, i32"}
+# shifted_copy_kernel(x_ptr, BLOCK: constexpr, out_ptr, n, shift). BLOCK 1024 over 128 threads
+# and out_ptr, n :16: the specialised variant stores 16-byte vectors. Triton's link.py puts
+# the hints of parameters 2 and 3 on n and shift.
+VARIANTS = {
+    "shifted_aligned": "*fp32:16, 1024, *fp32:16, i32:16, i32",
+    "shifted_generic": "*fp32, 1024, *fp32, i32, i32",
+}
 
 
 def prepare(directory: Path) -> None:
@@ -26,8 +32,8 @@ def prepare(directory: Path) -> None:
     python = [sys.executable, "-m"]
     for out, signature in VARIANTS.items():
         subprocess.run(
-            [*python, "ttlink", "compile", str(HERE.parent / "fixtures" / "kernels.py"), "-n", "copy_kernel"]
-            + ["-s", signature, "-w", "4", "-t", "cuda:90", "-g", "(n + 127) / 128, 1, 1", "-on", "copy"]
+            [*python, "ttlink", "compile", str(HERE.parent / "fixtures" / "kernels.py"), "-n", "shifted_copy_kernel"]
+            + ["-s", signature, "-w", "4", "-t", "cuda:90", "-g", "(n + 1023) / 1024, 1, 1", "-on", "shifted"]
             + ["-o", str(directory / out)],
             check=True,
             cwd=REPO,
@@ -41,7 +47,7 @@ def prepare(directory: Path) -> None:
     shutil.copy(triton / "backends" / "nvidia" / "include" / "cuda.h", directory)
     for file in ("ttlink_runtime.c", "ttlink_runtime.h"):
         shutil.copy(REPO / "ttlink" / "runtime" / file, directory)
-    shutil.copy(HERE / "copy_check.c", directory)
+    shutil.copy(HERE / "shifted_check.c", directory)
 
 
 def run(directory: Path) -> int:
@@ -50,7 +56,7 @@ def run(directory: Path) -> int:
     for lib in ("ttlink_lib", "upstream_lib"):
         binary = directory / lib.replace("_lib", "_check")
         sources = [
-            str(directory / "copy_check.c"),
+            str(directory / "shifted_check.c"),
             str(directory / f"{lib}.c"),
             *variants,
             str(directory / "ttlink_runtime.c"),
