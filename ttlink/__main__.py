@@ -37,7 +37,9 @@ def main(argv: Sequence[str]) -> int:
     if command == "include-dir":
         print(RUNTIME_INCLUDE_DIR)
         return 0
-    print(f"ttlink: error: unknown command '{command}' (expected compile, assemble, link or include-dir)", file=sys.stderr)
+    print(
+        f"ttlink: error: unknown command '{command}' (expected compile, assemble, link or include-dir)", file=sys.stderr
+    )
     return 2
 
 

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .emit_kernel import Variant, emit_header, emit_source
 from .errors import ArgumentParser, TtlinkError, run_cli
+from .frontend import CompiledTarget, compile_targets
 from .metadata import KernelMeta
 from .outputs import write_outputs
 from .signature import check_identifier, parse_grid, parse_target, variant_symbol
@@ -43,18 +45,19 @@ def main(argv: Sequence[str]) -> None:
     targets = [parse_target(t) for t in args.target]
     if len(set(targets)) != len(targets):
         raise TtlinkError(f"a target is given twice in {', '.join(args.target)}")
-    for name, value in (("--num-warps", args.num_warps), ("--num-stages", args.num_stages)):
-        if value < 1 or (name == "--num-warps" and value & (value - 1)):
-            raise TtlinkError(f"{name} {value} is invalid")
+    if args.num_warps < 1 or args.num_warps & (args.num_warps - 1):
+        raise TtlinkError(f"--num-warps {args.num_warps} is not a power of two")
+    if args.num_stages < 1:
+        raise TtlinkError(f"--num-stages {args.num_stages} is not positive")
     if args.binary_out is not None:
         if len(targets) != 1:
             raise TtlinkError("--binary-out takes exactly one --target")
+        if args.grid or args.out_path or args.out_name or args.embed_ptx:
+            raise TtlinkError("--binary-out writes no C: pass -g, -on, -o and --embed-ptx to assemble instead")
     elif args.grid is None or args.out_path is None:
         raise TtlinkError("the following arguments are required: -g/--grid, -o/--out-path (or --binary-out)")
     if args.out_name is not None:
         check_identifier(args.out_name, "out name")
-
-    from .frontend import compile_targets
 
     compiled = compile_targets(args.path, args.kernel_name, args.signature, args.num_warps, args.num_stages, targets)
     if args.binary_out is not None:
@@ -63,10 +66,10 @@ def main(argv: Sequence[str]) -> None:
         write_outputs(assemble(compiled, args.grid, args.out_name, args.out_path, args.embed_ptx))
 
 
-def assemble(compiled, grid: str, out_name: str | None, out_path: Path, embed_ptx: bool) -> dict[Path, str]:
+def assemble(
+    compiled: Sequence[CompiledTarget], grid: str, out_name: str | None, out_path: Path, embed_ptx: bool
+) -> dict[Path, str]:
     """Stage 2: OUT.h and OUT.c text for compiled targets of one kernel variant."""
-    from .emit_kernel import Variant, emit_header, emit_source
-
     compiled = sorted(compiled, key=lambda record: record.arch)
     first = compiled[0]
     for record in compiled[1:]:
@@ -104,8 +107,6 @@ def assemble_parser() -> ArgumentParser:
 
 
 def assemble_main(argv: Sequence[str]) -> None:
-    from .frontend import CompiledTarget
-
     args = assemble_parser().parse_args(argv)
     compiled = []
     for path in args.records:

@@ -293,3 +293,30 @@ def test_triton_link_py_links_our_headers(tmp_path, cuda_include_dir):
     # return CUDA_ERROR_INVALID_CONTEXT instead of exiting the process.
     assert subprocess.run([str(tmp_path / "app")], env=env).returncode == 0
     assert log.read_text().splitlines() == ["init status=0"]
+
+
+def test_assemble_runs_without_triton(vector_add, tmp_path):
+    record = tmp_path / "r.json"
+    compile_main([str(VECTOR_ADD), "-n", "add_kernel", "-s", VECTOR_SIG, "--target", "cuda:80", "--binary-out",
+                  str(record)])  # fmt: skip
+    script = (
+        "import sys\n"
+        "sys.modules['triton'] = None  # any import of triton now fails\n"
+        "from ttlink.__main__ import main\n"
+        f"sys.exit(main(['assemble', {str(record)!r}, '-g', '1, 1, 1', '-o', {str(tmp_path / 'add')!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(ttlink.__file__).parent.parent)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "add.c").is_file() and (tmp_path / "add.h").is_file()
+
+
+def test_binary_out_takes_one_target_and_no_c_options(tmp_path):
+    base = [str(VECTOR_ADD), "-n", "add_kernel", "-s", VECTOR_SIG, "--binary-out", str(tmp_path / "r.json")]
+    with pytest.raises(TtlinkError, match="exactly one --target"):
+        compile_main([*base, "--target", "cuda:80", "--target", "cuda:90"])
+    with pytest.raises(TtlinkError, match="--binary-out writes no C"):
+        compile_main([*base, "--target", "cuda:80", "-g", "1, 1, 1"])
+    with pytest.raises(TtlinkError, match="a target is given twice"):
+        compile_main([*base[:-2], "--target", "cuda:80", "--target", "cuda:80", "-g", "1,1,1", "-o", "x"])
+    assert list(tmp_path.iterdir()) == []

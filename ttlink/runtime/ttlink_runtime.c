@@ -154,21 +154,21 @@ static CUresult load_module(const struct ttlink_kernel *kernel, CUmodule *module
   return CUDA_SUCCESS;
 }
 
-/* The loaded node for context `key`, loading the module first if needed. */
-static CUresult get_loaded(struct ttlink_variant *variant, uint64_t key, struct ttlink_loaded **result) {
+/* The function loaded for context `key` and its shared memory size, loading it first if needed. */
+static CUresult get_function(struct ttlink_variant *variant, uint64_t key, CUfunction *function,
+                             unsigned int *shared_bytes) {
   struct ttlink_loaded *node = find_loaded(variant, key);
-  if (node != NULL && __atomic_load_n(&node->function, __ATOMIC_ACQUIRE) != NULL) {
-    *result = node;
+  if (node != NULL && (*function = __atomic_load_n(&node->function, __ATOMIC_ACQUIRE)) != NULL) {
+    *shared_bytes = node->shared_bytes;
     return CUDA_SUCCESS;
   }
   CUresult status = CUDA_SUCCESS;
   pthread_mutex_lock(&variant->lock);
   node = find_loaded(variant, key);
-  if (node == NULL || __atomic_load_n(&node->function, __ATOMIC_ACQUIRE) == NULL) {
+  *function = node != NULL ? node->function : NULL;
+  if (*function == NULL) {
     CUmodule module = NULL;
-    CUfunction function = NULL;
-    unsigned int shared_bytes = 0;
-    status = load_module(variant->kernel, &module, &function, &shared_bytes);
+    status = load_module(variant->kernel, &module, function, shared_bytes);
     if (status == CUDA_SUCCESS && node == NULL) {
       node = (struct ttlink_loaded *)calloc(1, sizeof *node);
       if (node == NULL) {
@@ -182,12 +182,13 @@ static CUresult get_loaded(struct ttlink_variant *variant, uint64_t key, struct 
     }
     if (status == CUDA_SUCCESS) {
       node->module = module;
-      node->shared_bytes = shared_bytes;
-      __atomic_store_n(&node->function, function, __ATOMIC_RELEASE);
+      node->shared_bytes = *shared_bytes;
+      __atomic_store_n(&node->function, *function, __ATOMIC_RELEASE);
     }
+  } else {
+    *shared_bytes = node->shared_bytes;
   }
   pthread_mutex_unlock(&variant->lock);
-  *result = node;
   return status;
 }
 
@@ -199,20 +200,21 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
   uint64_t key;
   CUresult status = current_context_key(&key);
   if (status != CUDA_SUCCESS) return status;
-  struct ttlink_loaded *node;
-  status = get_loaded(variant, key, &node);
+  CUfunction function;
+  unsigned int shared_bytes;
+  status = get_function(variant, key, &function, &shared_bytes);
   if (status != CUDA_SUCCESS) return status;
-  return driver.launch_kernel(__atomic_load_n(&node->function, __ATOMIC_ACQUIRE), (unsigned int)grid_x,
-                              (unsigned int)grid_y, (unsigned int)grid_z, variant->kernel->block_x, 1, 1,
-                              node->shared_bytes, stream, args, NULL);
+  return driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
+                              variant->kernel->block_x, 1, 1, shared_bytes, stream, args, NULL);
 }
 
 CUresult ttlink_load(struct ttlink_variant *variant) {
   uint64_t key;
   CUresult status = current_context_key(&key);
   if (status != CUDA_SUCCESS) return status;
-  struct ttlink_loaded *node;
-  return get_loaded(variant, key, &node);
+  CUfunction function;
+  unsigned int shared_bytes;
+  return get_function(variant, key, &function, &shared_bytes);
 }
 
 CUresult ttlink_unload(struct ttlink_variant *variant) {
