@@ -61,7 +61,7 @@ def coherent_directive(draw) -> str:
     return line
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(headers=st.lists(coherent_directive(), min_size=1, max_size=3), prefix=st.sampled_from(["", "p_", "9"]))
 def test_any_directive_gives_a_clean_error_or_compiling_c(headers, prefix, cuda_include_dir):
     with tempfile.TemporaryDirectory() as scratch:
