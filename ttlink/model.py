@@ -210,7 +210,9 @@ def _unified_type(kernel: str, variants: Sequence[Variant], index: int) -> str:
     return first.args[index].c_type
 
 
-def public_names(group: KernelGroup, prefix: str) -> list[str]:
+def generated_names(group: KernelGroup, prefix: str) -> list[str]:
+    """Every name the dispatcher defines for `group`: its public API, then its static table
+    names and typedef (emit_link.py spells them the same way)."""
     base = prefix + group.name
     names = [
         base,
@@ -222,7 +224,7 @@ def public_names(group: KernelGroup, prefix: str) -> list[str]:
     ]
     for algo in group.algos:
         names += [f"{base}_{algo.name}", f"load_{base}_{algo.name}", f"unload_{base}_{algo.name}"]
-    return names
+    return names + [f"{base}_algo_fn", f"{base}_algos", f"{base}_algo_names"]
 
 
 def _check_names(groups: Sequence[KernelGroup], prefix: str) -> None:
@@ -234,9 +236,9 @@ def _check_names(groups: Sequence[KernelGroup], prefix: str) -> None:
                 for symbol in (variant.symbol, f"load_{variant.symbol}", f"unload_{variant.symbol}"):
                     owners[symbol] = f"variant {variant.symbol}"
     for group in groups:
-        for name in public_names(group, prefix):
-            if not IDENTIFIER.fullmatch(name):
-                raise TtlinkError(f"generated name '{name}' is not a C identifier (check --prefix)")
+        for name in generated_names(group, prefix):
+            if not IDENTIFIER.fullmatch(name) or name in RESERVED_NAMES:
+                raise TtlinkError(f"generated name '{name}' is not a usable C identifier (check --prefix)")
             if name in owners:
                 raise TtlinkError(f"generated name '{name}' for kernel '{group.name}' clashes with {owners[name]}")
             owners[name] = f"kernel '{group.name}'"
