@@ -121,6 +121,7 @@ def build_ours(kernel: Kernel, ours_dir: Path, build_dir: Path) -> Path:
     """The variant sources and the dispatcher `ttlink` generated, plus the ttlink runtime.
     No -lcuda: the runtime finds the driver with dlopen."""
     source_dir = ours_dir / kernel.out_name
+    build_dir.mkdir(parents=True, exist_ok=True)
     library = build_dir / f"lib{kernel.out_name}.so"
     sources = sorted(source_dir.glob("*.c")) + sorted(RUNTIME_DIR.glob("*.c"))
     cc(sources, library, shared=True, extra=(f"-I{RUNTIME_DIR}", f"-I{source_dir}"))

@@ -42,8 +42,10 @@ static int check_all_algos(const char *test, const char *where, CUstream stream,
     }
     problem_destroy(&p);
   }
-  printf("{\"test\": \"%s\", \"where\": \"%s\", \"ok\": %s, \"max_rel_error\": %g, \"detail\": \"%s\"}\n", test,
-         where, ok ? "true" : "false", worst, failure);
+  char worst_text[32] = "null"; /* JSON has no infinity: an unwritten or failed result */
+  if (isfinite(worst)) snprintf(worst_text, sizeof worst_text, "%g", worst);
+  printf("{\"test\": \"%s\", \"where\": \"%s\", \"ok\": %s, \"max_rel_error\": %s, \"detail\": \"%s\"}\n", test,
+         where, ok ? "true" : "false", worst_text, failure);
   fflush(stdout);
   return ok;
 }

@@ -102,18 +102,23 @@ MATMUL = Kernel(
     function="matmul_kernel",
     args=_MATMUL_ARGS,
     constexpr_names=("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M"),
-    # Triton's tutorial configs for fp16 on Hopper; the first is TRITON_AOT.md's anchor.
+    # examples/BUILD.bazel's three configs (the first is TRITON_AOT.md's anchor), then two
+    # more of the tutorial's shape family tried for the cuBLAS target
     configs=(
         Config((128, 256, 64, 8), 8, 3),
-        Config((64, 256, 32, 8), 4, 4),
         Config((128, 128, 32, 8), 4, 4),
-        Config((128, 64, 32, 8), 4, 4),
+        Config((64, 128, 32, 8), 4, 4),
+        Config((128, 256, 64, 8), 8, 4),
+        Config((256, 128, 64, 8), 8, 3),
     ),
+    # examples/BUILD.bazel's three, plus unit_stride for odd sizes of row-major matrices
     specialisations=(
         # every pointer, size and leading stride divisible by 16, unit inner strides
         Specialisation("aligned", (A, A, A, A, A, A, A, U, A, U, A, U)),
-        # unit inner strides only: odd sizes such as 4001 of contiguous matrices
+        # unit inner strides only: odd sizes such as 4001 of row-major matrices
         Specialisation("unit_stride", (A, A, A, N, N, N, N, U, N, U, N, U)),
+        # `specializations = ["auto"]`: every pointer and integer divisible by 16
+        Specialisation("all_16", (A,) * 12),
         # anything: transposed or sliced operands
         Specialisation("generic", (N,) * 12),
     ),

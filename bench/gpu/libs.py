@@ -74,7 +74,7 @@ class LinkedLibrary:
         return self._function(f"{self.name}_get_num_algos", [])()
 
 
-def load_ours(path: Path, kernel: Kernel, ours_dir: Path) -> LinkedLibrary:
+def load_ours(path: Path, kernel: Kernel, ours_dir: Path, label: str) -> LinkedLibrary:
     """Variant entry points from each header's ttlink-meta line; algo numbers from the
     library's own `{name}_get_algo_name`."""
     variants = {}
@@ -84,7 +84,7 @@ def load_ours(path: Path, kernel: Kernel, ours_dir: Path) -> LinkedLibrary:
             lines = header.read_text().splitlines()
             (number,) = [n for n, line in enumerate(lines, 1) if line.startswith(DIRECTIVE)]
             variants[index, spec.name] = parse_line(lines[number - 1], str(header), number).symbol
-    library = LinkedLibrary("rules_triton", path, kernel, kernel.out_name, variants, [])
+    library = LinkedLibrary(label, path, kernel, kernel.out_name, variants, [])
     get_name = library._function(f"{kernel.out_name}_get_algo_name", [ctypes.c_int])
     get_name.restype = ctypes.c_char_p
     specs = tuple(s.name for s in kernel.specialisations)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 OURS, UPSTREAM, JIT, CUBLAS = "rules_triton", "upstream AOT", "Triton JIT", "cuBLAS"
+NOISE = 0.98  # do_bench medians of the same kernel differ by up to ~2% between rounds
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -13,208 +14,211 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def _step(results: dict, name: str):
-    step = results["steps"].get(name)
-    if step is None:
-        return None, "not run"
-    if not step["ok"]:
-        return None, "failed: " + step["error"].strip().splitlines()[-1]
-    return step["result"], ""
-
-
-def _best(rows: list[dict], size: int, contender: str) -> dict | None:
-    mine = [r for r in rows if r["size"] == size and r["contender"] == contender and r["correct"]]
-    return max(mine, key=lambda r: r["tflops"], default=None)
-
-
-def _cell(row: dict | None, with_config: bool = True) -> str:
+def _tflops(row: dict | None, with_config: bool = False) -> str:
     if row is None:
         return "-"
-    return f"{row['tflops']:.1f}" + (f" ({row['config']})" if with_config and row["config"] else "")
+    text = f"{row['tflops']:.1f}" + ("" if row["correct"] else " WRONG")
+    return text + (f" ({row['config']})" if with_config and row["config"] else "")
 
 
-def matmul_tables(rows: list[dict]) -> tuple[str, dict]:
-    sizes = list(dict.fromkeys(r["size"] for r in rows))
-    best_rows, facts = [], {}
-    for size in sizes:
-        best = {c: _best(rows, size, c) for c in (CUBLAS, JIT, UPSTREAM, OURS)}
-        ratio = f"{100 * best[OURS]['tflops'] / best[CUBLAS]['tflops']:.1f}%" if best[OURS] and best[CUBLAS] else "-"
-        best_rows.append([size, _cell(best[CUBLAS]), _cell(best[JIT]), _cell(best[UPSTREAM]), _cell(best[OURS]), ratio])
-        if size == 4096 and best[OURS] and best[CUBLAS]:
-            facts["ours_vs_cublas_4096"] = best[OURS]["tflops"] / best[CUBLAS]["tflops"]
-    per_config, worst = [], None
-    for size in sizes:
-        for config in dict.fromkeys(r["config"] for r in rows if r["size"] == size and r["config"]):
-            cells = {r["contender"]: r for r in rows if r["size"] == size and r["config"] == config}
-            if JIT not in cells:
-                continue
-            ours, up = cells.get(OURS), cells.get(UPSTREAM)
-            ratio = ours["tflops"] / up["tflops"] if ours and up else None
-            if ratio is not None and (worst is None or ratio < worst[0]):
-                worst = (ratio, size, config)
-            spread = f"{max(ours['ms_rounds']) / min(ours['ms_rounds']) - 1:.1%}" if ours else "-"
-            flags = "" if all(c["correct"] for c in cells.values()) else " WRONG RESULT"
-            per_config.append(
-                [size, config, _cell(cells[JIT], False), _cell(up, False), _cell(ours, False),
-                 f"{ratio:.3f}" if ratio else "-", spread + flags]
-            )  # fmt: skip
-    facts["worst_ours_vs_upstream"] = worst
-    unhinted = {r["contender"]: r for r in rows if r["contender"].endswith("unhinted")}
-    mine = next(
-        (
-            r
-            for r in rows
-            if r["size"] == 4096
-            and r["contender"] == OURS
-            and r["config"] == unhinted.get(f"{OURS} unhinted", {}).get("config")
-        ),
-        None,
-    )
-    if f"{OURS} unhinted" in unhinted and mine:
-        facts["auto_vs_unhinted"] = mine["tflops"] / unhinted[f"{OURS} unhinted"]["tflops"]
-    text = "### Best per contender, TFLOP/s (config)\n\n"
-    text += _table(
-        ["M=N=K", "cuBLAS", "Triton JIT", "upstream AOT", "rules_triton", "rules_triton / cuBLAS"], best_rows
-    )
-    text += "\n\n### Per config, TFLOP/s\n\n"
-    text += _table(
-        ["M=N=K", "config", "Triton JIT", "upstream AOT", "rules_triton", "ours / upstream", "ours: spread of 2 runs"],
-        per_config,
-    )
-    if unhinted:
-        text += (
-            "\n\nUnhinted (generic variant forced) at 4096, config " + next(iter(unhinted.values()))["config"] + ": "
+class MatmulResults:
+    """The matmul rows indexed by (size, contender, config)."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+        self.sizes = list(dict.fromkeys(r["size"] for r in rows))
+        plain = [r["contender"] for r in rows if not r["contender"].endswith("unhinted")]
+        self.controls = [c for c in dict.fromkeys(plain) if c.startswith(OURS + " (")]  # other-Triton builds
+        self.configs = [c for c in dict.fromkeys(r["config"] for r in rows) if c]
+
+    def get(self, size: int, contender: str, config: str) -> dict | None:
+        return next(
+            (r for r in self.rows if (r["size"], r["contender"], r["config"]) == (size, contender, config)), None
         )
-        text += ", ".join(f"{name}: {r['tflops']:.1f} TFLOP/s" for name, r in unhinted.items())
-        if "auto_vs_unhinted" in facts:
-            text += f"; rules_triton with automatic specialisation is {facts['auto_vs_unhinted']:.1f}x faster"
-        text += "."
+
+    def best(self, size: int, contender: str) -> dict | None:
+        mine = [r for r in self.rows if r["size"] == size and r["contender"] == contender and r["correct"]]
+        return max(mine, key=lambda r: r["tflops"], default=None)
+
+    def worst_ratio(self, contender: str) -> tuple[float, int, str] | None:
+        """The lowest contender / upstream AOT TFLOP/s over sizes and configs."""
+        ratios = []
+        for size in self.sizes:
+            for config in self.configs:
+                mine, up = self.get(size, contender, config), self.get(size, UPSTREAM, config)
+                if mine and up:
+                    ratios.append((mine["tflops"] / up["tflops"], size, config))
+        return min(ratios, default=None)
+
+    def unhinted_speedup(self, contender: str) -> tuple[float, dict, dict] | None:
+        unhinted = next((r for r in self.rows if r["contender"] == f"{contender} unhinted"), None)
+        auto = unhinted and self.get(unhinted["size"], contender, unhinted["config"])
+        return (auto["tflops"] / unhinted["tflops"], auto, unhinted) if auto else None
+
+
+def matmul_section(rows: list[dict]) -> tuple[str, dict]:
+    m = MatmulResults(rows)
+    ours_columns = m.controls + [OURS]
+    best_rows = []
+    for size in m.sizes:
+        best = {c: m.best(size, c) for c in [CUBLAS, JIT, UPSTREAM, *ours_columns]}
+        ratio = best[OURS]["tflops"] / best[CUBLAS]["tflops"] if best[OURS] and best[CUBLAS] else None
+        cells = [_tflops(best[c], with_config=c != CUBLAS) for c in [CUBLAS, JIT, UPSTREAM, *ours_columns]]
+        best_rows.append([size, *cells, f"{ratio:.1%}" if ratio else "-"])
+    text = "#### Best config per contender, TFLOP/s\n\n"
+    text += _table(["M=N=K", CUBLAS, JIT, UPSTREAM, *ours_columns, f"{OURS} / {CUBLAS}"], best_rows)
+
+    per_config = []
+    for size in m.sizes:
+        for config in m.configs:
+            cells = [m.get(size, c, config) for c in [JIT, UPSTREAM, *ours_columns]]
+            up = cells[1]
+            ratios = [f"{r['tflops'] / up['tflops']:.3f}" if r and up else "-" for r in cells[2:]]
+            ours = cells[-1]
+            spread = f"{max(ours['ms_rounds']) / min(ours['ms_rounds']) - 1:.1%}" if ours else "-"
+            per_config.append([size, config, *map(_tflops, cells), *ratios, spread])
+    ratio_headers = [f"{c} / upstream" for c in ours_columns]
+    text += "\n\n#### Per config, TFLOP/s\n\n"
+    text += _table(
+        ["M=N=K", "config", JIT, UPSTREAM, *ours_columns, *ratio_headers, f"{OURS}: max/min of rounds"], per_config
+    )
+
+    facts = {"cublas_4096": None}
+    if m.best(4096, OURS) and m.best(4096, CUBLAS):
+        facts["cublas_4096"] = m.best(4096, OURS)["tflops"] / m.best(4096, CUBLAS)["tflops"]
+    facts["vs_upstream"] = {c: m.worst_ratio(c) for c in ours_columns}
+    facts["unhinted"] = {c: m.unhinted_speedup(c) for c in [*ours_columns, UPSTREAM]}
+    lines = []
+    for contender, found in facts["unhinted"].items():
+        if found:
+            speedup, auto, unhinted = found
+            lines.append(
+                f"- {contender}: unhinted {unhinted['tflops']:.1f}, automatic specialisation "
+                f"{auto['tflops']:.1f} TFLOP/s: {speedup:.1f}x"
+            )
+    if lines:
+        text += f"\n\nThe generic (unhinted) variant forced at 4096, config {m.configs[0]}:\n\n" + "\n".join(lines)
     return text, facts
 
 
-def launch_table(rows: list[dict]) -> str:
-    body = []
-    for r in rows:
-        if "plain_ns" in r:
-            body.append(
-                [
-                    r["path"],
-                    f"{r['plain_ns']:.0f}",
-                    f"{r['captured_ns']:.0f}",
-                    "yes" if r["graph_matches_plain"] else "NO",
-                ]
-            )
-        else:
-            body.append([r["path"], "error", "error", str(r.get("error", ""))[:120]])
+def launch_section(rows: list[dict]) -> str:
+    body = [
+        [r["path"], f"{r['plain_ns']:.0f}", f"{r['captured_ns']:.0f}", "yes" if r["graph_matches_plain"] else "NO"]
+        for r in rows
+    ]
     return _table(["path", "plain, ns/launch", "during graph capture, ns/launch", "graph result = plain"], body)
 
 
-def dispatch_table(result: dict) -> tuple[str, float | None]:
-    body = [[r["library"], r["call"], f"{r['ns_per_call']:.1f}"] for r in result["rows"]]
-    text = f"Machine: {result['machine']}; {result['calls']} calls each, median of {result['repeats']} runs.\n\n"
-    text += _table(["library", "call", "ns/call"], body)
-    return text, result.get("ours_dispatch_overhead_ns")
+def dispatch_section(result: dict) -> tuple[str, dict]:
+    body = [[r["library"], r["call"], r["symbol"], f"{r['ns_per_call']:.1f}"] for r in result["rows"]]
+    text = f"Machine: {result['machine']}. {result['calls']} calls each, median of {result['repeats']} rounds.\n\n"
+    text += _table(["library", "call", "symbol", "ns/call"], body)
+    return text, {"dispatch_ns": result.get("ours_dispatch_overhead_ns")}
 
 
-def correctness_summary(rows: list[dict]) -> str:
+def correctness_section(rows: list[dict]) -> str:
     counts = Counter((r["library"], r["kernel"], r["status"]) for r in rows)
     groups = list(dict.fromkeys((r["library"], r["kernel"]) for r in rows))
     body = [
-        [lib, kernel, counts[lib, kernel, "pass"], counts[lib, kernel, "FAIL"], counts[lib, kernel, "skip"]]
-        for lib, kernel in groups
+        [lib, kernel, *(counts[lib, kernel, status] for status in ("pass", "FAIL", "skip"))] for lib, kernel in groups
     ]
-    text = _table(["library", "kernel", "pass", "FAIL", "skipped (variant's hints do not hold)"], body)
-    failures = [r for r in rows if r["status"] == "FAIL"]
+    text = _table(["library", "kernel", "pass", "FAIL", "skipped: the variant's hints do not hold"], body)
+    failures = Counter(
+        (r["library"], r["kernel"], r["size"], r["layout"], r["detail"]) for r in rows if r["status"] == "FAIL"
+    )
     if failures:
-        text += "\n\nFailures:\n\n" + _table(
-            ["library", "kernel", "entry", "size", "layout", "why"],
-            [[r["library"], r["kernel"], r["entry"], r["size"], r["layout"], r["detail"]] for r in failures[:60]],
+        text += "\n\nFailures, grouped (entry points failing alike):\n\n" + _table(
+            ["library", "kernel", "size", "layout", "why", "entry points"],
+            [[*key, count] for key, count in failures.items()],
         )
-        if len(failures) > 60:
-            text += f"\n\n... and {len(failures) - 60} more (results.json)."
     return text
 
 
-def isolation_summary(runs: list[dict]) -> str:
+def isolation_section(runs: list[dict]) -> str:
     body = []
     for run in runs:
         checks = [line for line in run["lines"] if "ok" in line]
         errors = [line for line in run["lines"] if "error" in line]
-        verdict = "pass" if checks and all(c["ok"] for c in checks) and run["exit_code"] == 0 else "FAIL"
-        detail = "; ".join(f"{c['where']}: {c.get('detail') or 'ok'}" for c in checks if not c["ok"])
-        detail += "; ".join(f"{e['error']} in {e.get('call', e.get('detail', ''))}" for e in errors)
-        if run["exit_code"] not in (0, None) and not errors:
-            detail += f" exit code {run['exit_code']} {run['stderr'][-200:]}"
+        passed = bool(checks) and all(c["ok"] for c in checks) and run["exit_code"] == 0
+        details = [f"{c['where']}: {c['detail']}" for c in checks if not c["ok"]]
+        details += [f"{e['error']} in {e.get('call', e.get('detail', ''))}" for e in errors]
+        if run["exit_code"] != 0 and not errors:
+            details.append(f"exit code {run['exit_code']} {run['stderr'][-200:]}")
         count = next((line["device_count"] for line in run["lines"] if "device_count" in line), None)
         mode = run["command"].split(" ", 3)[-1] + (f" ({count} device(s))" if count is not None else "")
+        verdict = "pass" if passed else "FAIL"
         body.append(
-            [run["library"], mode, f"{sum(c['ok'] for c in checks)}/{len(checks)}", verdict, detail.replace("|", "/")]
+            [run["library"], mode, f"{sum(c['ok'] for c in checks)}/{len(checks)}", verdict, "; ".join(details)]
         )
     return _table(["library", "check", "checks passed", "verdict", "detail"], body)
 
 
-def render(results: dict) -> str:
-    env, why = _step(results, "environment")
-    parts = [f"## GPU benchmark, {results['started']}"]
-    if env:
-        manifest = env.get("ours_manifest") or {}
-        parts.append(
-            f"GPU: {'; '.join(env['gpus'])}. CPU: {env['cpu']}. torch {env['torch']} (CUDA {env['cuda_runtime']}), "
-            f"Triton {env['triton_on_gpu_machine']} for the JIT and upstream AOT; rules_triton kernels compiled with "
-            f"Triton {manifest.get('triton', '?')} for {', '.join(manifest.get('targets', []))}; gcc {env['gcc']}."
-        )
-    facts: dict = {}
-    sections = [
-        ("matmul", "fp16 matmul", lambda r: matmul_tables(r)),
-        ("launch", "Launch cost, host ns per launch (128^3 matmul, one thread block)", lambda r: (launch_table(r), {})),
-        (
-            "dispatch",
-            "Dispatcher cost on the CPU (no-op driver)",
-            lambda r: (lambda t: (t[0], {"dispatch_ns": t[1]}))(dispatch_table(r)),
-        ),
-        ("correctness", "Correctness matrix", lambda r: (correctness_summary(r), {})),
-        ("isolation", "Threads, contexts, devices", lambda r: (isolation_summary(r), {})),
-    ]
-    for step, title, render_step in sections:
-        result, why = _step(results, step)
-        if result is None:
-            parts.append(f"### {title}\n\n{why}")
-            continue
-        text, found = render_step(result)
-        facts.update(found)
-        parts.append(f"### {title}\n\n{text}")
-    parts.append("### Targets\n\n" + targets_table(facts))
-    return "\n\n".join(parts) + "\n"
-
-
-def targets_table(facts: dict) -> str:
+def targets_section(facts: dict) -> str:
     rows = []
-    ratio = facts.get("ours_vs_cublas_4096")
-    rows.append(["best algo >= 97% of cuBLAS at 4096", f"{ratio:.1%}" if ratio else "-", _met(ratio and ratio >= 0.97)])
-    worst = facts.get("worst_ours_vs_upstream")
-    shown = f"worst ours/upstream {worst[0]:.3f} ({worst[1]}, {worst[2]})" if worst else "-"
-    rows.append(["never slower than upstream AOT, same config", shown, _met(worst and worst[0] >= 0.98)])
+    ratio = facts.get("cublas_4096")
+    rows.append(
+        ["best algo >= 97% of cuBLAS at 4096", f"{ratio:.1%}" if ratio else "-", _met(ratio, ratio and ratio >= 0.97)]
+    )
+    for contender, worst in facts.get("vs_upstream", {}).items():
+        shown = f"{contender}: lowest ratio {worst[0]:.3f} ({worst[1]}, {worst[2]})" if worst else "-"
+        rows.append(["never slower than upstream AOT, same config", shown, _met(worst, worst and worst[0] >= NOISE)])
     dispatch = facts.get("dispatch_ns")
+    shown = f"{dispatch:.1f} ns" if dispatch is not None else "-"
     rows.append(
         [
             "dispatcher <= 20 ns over a direct variant call",
-            f"{dispatch:.1f} ns" if dispatch is not None else "-",
-            _met(dispatch is not None and dispatch <= 20),
+            shown,
+            _met(dispatch is not None, dispatch is not None and dispatch <= 20),
         ]
     )
-    auto = facts.get("auto_vs_unhinted")
-    rows.append(
-        [
-            "auto specialisation >= 20x the unhinted kernel at 4096",
-            f"{auto:.1f}x" if auto else "-",
-            _met(auto and auto >= 20),
-        ]
-    )
-    return (
-        _table(["target", "measured", "met"], rows)
-        + "\n\n(ours/upstream counts as not slower within 2%, the run-to-run noise of do_bench medians.)"
-    )
+    for contender, found in facts.get("unhinted", {}).items():
+        if contender == UPSTREAM or not found:
+            continue
+        rows.append(
+            [
+                "auto specialisation >= 20x the unhinted kernel at 4096",
+                f"{contender}: {found[0]:.1f}x",
+                _met(found, found[0] >= 20),
+            ]
+        )
+    text = _table(["target", "measured", "met"], rows)
+    return text + f"\n\nA ratio >= {NOISE} counts as not slower: the noise between rounds of the same kernel."
 
 
-def _met(value) -> str:
-    return "yes" if value else "NO"
+def _met(measured, condition) -> str:
+    if not measured:
+        return "not measured"
+    return "yes" if condition else "NO"
+
+
+def render(results: dict) -> str:
+    parts = [f"## GPU benchmark, {results['started']}"]
+    env = results["steps"].get("environment", {}).get("result")
+    if env:
+        builds = ", ".join(f"Triton {m['triton']} ({', '.join(m['targets'])})" for m in env["ours_manifests"] if m)
+        parts.append(
+            f"GPU: {'; '.join(env['gpus'])}. CPU: {env['cpu']}. torch {env['torch']} (CUDA {env['cuda_runtime']}). "
+            f"Triton {env['triton_on_gpu_machine']} for the JIT and upstream AOT; rules_triton builds: {builds}; "
+            f"gcc {env['gcc']}."
+        )
+    facts: dict = {}
+    sections = [
+        ("matmul", "fp16 matmul", matmul_section),
+        ("launch", "Launch cost, host ns per launch (128^3 matmul, one thread block)", launch_section),
+        ("dispatch", "Dispatcher cost on the CPU (no-op driver)", dispatch_section),
+        ("correctness", "Correctness matrix", correctness_section),
+        ("isolation", "Threads, contexts, devices", isolation_section),
+    ]
+    for step, title, render_step in sections:
+        found = results["steps"].get(step)
+        if found is None:
+            continue
+        if not found["ok"]:
+            parts.append(f"### {title}\n\nfailed: {found['error'].strip().splitlines()[-1]}")
+            continue
+        rendered = render_step(found["result"])
+        text, new_facts = rendered if isinstance(rendered, tuple) else (rendered, {})
+        facts.update(new_facts)
+        parts.append(f"### {title}\n\n{text}")
+    parts.append("### Targets\n\n" + targets_section(facts))
+    return "\n\n".join(parts) + "\n"

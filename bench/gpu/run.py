@@ -5,7 +5,9 @@ side-by-side tables.
 
     python3 bench/gpu/run.py [--ours .device/gpu/ours] [--out DIR] [--only STEP,...]
 
-`--ours` holds the C sources `bench/gpu/prepare.py` generated on the build machine.
+`--ours` names folders of C sources that `bench/gpu/prepare.py` generated on the build
+machine, the shipping toolchain's first (default: .device/gpu/ours, then .device/gpu/ours36,
+a build with the GPU machine's Triton that isolates the AOT machinery from the compiler).
 Writes results.json and report.md to --out ($OUT when set). A failing step is recorded
 and the others still run.
 """
@@ -30,7 +32,7 @@ from kernels import KERNELS, MATMUL
 STEPS = ("environment", "build", "correctness", "isolation", "matmul", "launch", "dispatch")
 
 
-def _json_lines(command: list[str], timeout: int = 300) -> dict:
+def _json_lines(command: list[str], timeout: int = 120) -> dict:
     """Runs a harness; its JSON lines, exit code and any stderr."""
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     lines = []
@@ -48,7 +50,7 @@ class Bench:
         self.args = args
         self.build_dir = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
         self.results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "steps": {}}
-        self.ours: dict = {}  # out name -> (library path, LinkedLibrary)
+        self.ours: dict = {}  # out name -> [(library path, LinkedLibrary)], the main build first
         self.upstream: dict = {}  # out name -> (library path, LinkedLibrary, [UpstreamVariant])
         self.harness: dict[str, Path] = {}
 
@@ -71,7 +73,7 @@ class Bench:
             "python": platform.python_version(),
             "cpu": _cpu_name(),
             "gcc": subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True).stdout.strip(),
-            "ours_manifest": _read_json(Path(self.args.ours) / "manifest.json"),
+            "ours_manifests": [_read_json(Path(d) / "manifest.json") for d in self.args.ours],
         }
 
     def step_build(self) -> dict:
@@ -83,17 +85,18 @@ class Bench:
             path, variants = build.build_upstream(kernel, self.source(kernel), self.build_dir, cache)
             self.upstream[kernel.out_name] = (path, libs.load_upstream(path, kernel, variants), variants)
             built[f"upstream {kernel.out_name}"] = str(path)
-            if (Path(self.args.ours) / kernel.out_name).is_dir():
-                path = build.build_ours(kernel, Path(self.args.ours), self.build_dir)
-                self.ours[kernel.out_name] = (path, libs.load_ours(path, kernel, Path(self.args.ours)))
-                built[f"rules_triton {kernel.out_name}"] = str(path)
+            for number, ours_dir in enumerate(map(Path, self.args.ours)):
+                manifest = _read_json(ours_dir / "manifest.json")
+                label = "rules_triton" if number == 0 else f"rules_triton (Triton {manifest['triton']})"
+                path = build.build_ours(kernel, ours_dir, self.build_dir / f"ours{number}")
+                self.ours.setdefault(kernel.out_name, []).append((path, libs.load_ours(path, kernel, ours_dir, label)))
+                built[f"{label} {kernel.out_name}"] = str(path)
         for name in ("isolation", "launch_cost"):
             self.harness[name] = build.build_harness(name, self.build_dir)
         return built
 
     def _libraries(self, out_name: str) -> list:
-        found = [self.ours[out_name][1]] if out_name in self.ours else []
-        return found + [self.upstream[out_name][1]]
+        return [library for _, library in self.ours.get(out_name, [])] + [self.upstream[out_name][1]]
 
     def step_correctness(self) -> list[dict]:
         import correctness
@@ -118,9 +121,7 @@ class Bench:
         return runs
 
     def _matmul_library_paths(self) -> list[tuple[str, Path]]:
-        paths = []
-        if MATMUL.out_name in self.ours:
-            paths.append((MATMUL.out_name, self.ours[MATMUL.out_name][0]))
+        paths = [(MATMUL.out_name, path) for path, _ in self.ours.get(MATMUL.out_name, [])[:1]]
         paths.append((build.UPSTREAM_PREFIX + MATMUL.out_name, self.upstream[MATMUL.out_name][0]))
         return paths
 
@@ -131,45 +132,31 @@ class Bench:
         return speed.bench_matmul(jit, self._libraries(MATMUL.out_name))
 
     def step_launch(self) -> list[dict]:
-        """Every path launches config 0's aligned kernel at 128^3 (one thread block)."""
+        """Every path launches config 0's aligned kernel at 128^3 (one thread block); one
+        process times them all, interleaved."""
         import speed
 
-        exe = str(self.harness["launch_cost"])
-        rows = []
         up_path, up, up_variants = self.upstream[MATMUL.out_name]
-        aligned = next(v for v in up_variants if v.config_index == 0 and v.spec == "aligned")
-        cases = [
-            (
-                "raw cuLaunchKernel",
-                [exe, "raw", str(up_path), aligned.symbol, str(aligned.shared), str(aligned.threads)],
-            )
-        ]
-        libraries = (
-            [(self.ours[MATMUL.out_name][0], self.ours[MATMUL.out_name][1])] if MATMUL.out_name in self.ours else []
-        )
-        libraries.append((up_path, up))
-        for path, library in libraries:
+        raw = next(v for v in up_variants if v.config_index == 0 and v.spec == "aligned")
+        paths = [f"raw cuLaunchKernel|raw|{up_path}|{raw.symbol}|{raw.shared}|{raw.threads}"]
+        for path, library in self.ours.get(MATMUL.out_name, [])[:1] + [(up_path, up)]:
             algo = next(a for a in library.algos if a.config_index == 0 and "aligned" in a.specs)
-            cases += [
-                (f"{library.label}: variant entry point", [exe, "variant", str(path), library.variants[0, "aligned"]]),
-                (f"{library.label}: {algo.function}", [exe, "full", str(path), algo.function]),
-                (
-                    f"{library.label}: {library.name}(..., {algo.algo_id})",
-                    [exe, "algo", str(path), library.name, str(algo.algo_id)],
-                ),
+            paths += [
+                f"{library.label}: variant entry point|variant|{path}|{library.variants[0, 'aligned']}",
+                f"{library.label}: {algo.function}|full|{path}|{algo.function}",
+                f"{library.label}: {library.name}(..., {algo.algo_id})|algo|{path}|{library.name}|{algo.algo_id}",
             ]
-        for label, command in cases:
-            run = _json_lines(command)
-            measured = next((line for line in run["lines"] if "plain_ns" in line), None)
-            rows.append({"path": label, **(measured or {"error": run})})
+        run = _json_lines([str(self.harness["launch_cost"]), *paths])
+        rows = [line for line in run["lines"] if "plain_ns" in line]
+        if len(rows) != len(paths):
+            raise RuntimeError(f"launch_cost: {run}")
         rows.append({"path": "Triton JIT", **speed.jit_launch_cost(speed.load_jit_kernel(self.source(MATMUL)))})
         return rows
 
     def step_dispatch(self) -> dict:
         import dispatch_cost
 
-        libraries = [self.ours[MATMUL.out_name]] if MATMUL.out_name in self.ours else []
-        libraries.append(self.upstream[MATMUL.out_name][:2])
+        libraries = self.ours.get(MATMUL.out_name, [])[:1] + [self.upstream[MATMUL.out_name][:2]]
         return dispatch_cost.measure(self.build_dir, libraries)
 
     def run(self) -> None:
@@ -206,7 +193,8 @@ def _read_json(path: Path) -> dict | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ours", default=str(build.REPO / ".device" / "gpu" / "ours"))
+    default_ours = [build.REPO / ".device" / "gpu" / name for name in ("ours", "ours36")]
+    parser.add_argument("--ours", nargs="*", default=[str(d) for d in default_ours if d.is_dir()])
     parser.add_argument("--examples", default=str(build.REPO / "examples"), help="directory of the kernel sources")
     parser.add_argument("--out", default=os.environ.get("OUT", "bench-gpu-out"))
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(STEPS)}")
