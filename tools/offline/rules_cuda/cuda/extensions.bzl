@@ -1,6 +1,6 @@
 """The `toolchain` module extension of the rules_cuda stand-in."""
 
-load("//cuda/private:toolkit.bzl", "cuda_toolkit")
+load(":private/toolkit.bzl", "cuda_toolkit")
 
 _toolkit = tag_class(
     doc = "A CUDA toolkit repository (only its headers, in this stand-in).",

@@ -1,6 +1,6 @@
 """The @rules_cuda//cuda:archs flag of the rules_cuda stand-in."""
 
-load(":providers.bzl", "ArchSpecInfo", "CudaArchsInfo", "Stage2ArchInfo")
+load(":private/providers.bzl", "ArchSpecInfo", "CudaArchsInfo", "Stage2ArchInfo")
 
 _KINDS = ["sm_", "compute_", "lto_"]
 
