@@ -29,54 +29,73 @@ static CUresult synchronize(CUstream stream) {
   return sync(stream);
 }
 
-/* Microseconds per call of `entry` over `iterations` back-to-back launches. */
-double bench_entry_us(add_entry entry, CUstream stream, CUdeviceptr x, CUdeviceptr y, CUdeviceptr out, int32_t n,
-                      int iterations, int *status) {
-  CUresult first_error = synchronize(stream);
-  double start = now_us();
-  for (int i = 0; i < iterations; ++i) {
-    CUresult result = entry(stream, x, y, out, n);
-    if (first_error == CUDA_SUCCESS) first_error = result;
-  }
-  CUresult result = synchronize(stream);
-  double elapsed = now_us() - start;
-  *status = (int)(first_error != CUDA_SUCCESS ? first_error : result);
-  return elapsed / iterations;
+/* One way to launch the vector add: through the ttlink entry point, or raw on `function`. */
+struct launcher {
+  add_entry entry; /* NULL: call cuLaunchKernel on `function` directly */
+  CUfunction function;
+  CUresult (*launch)(CUfunction, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int,
+                     unsigned int, CUstream, void **, void **);
+  unsigned int block;
+  void **args;
+};
+
+static CUresult launch_once(const struct launcher *l, CUstream stream, CUdeviceptr x, CUdeviceptr y, CUdeviceptr out,
+                            int32_t n) {
+  if (l->entry != NULL) return l->entry(stream, x, y, out, n);
+  return l->launch(l->function, (unsigned int)((n + 1023) / 1024), 1, 1, l->block, 1, 1, 0, stream, l->args, NULL);
 }
 
-/* The same loop with cuLaunchKernel called directly on a module loaded from `cubin`. */
-double bench_raw_us(const void *cubin, const char *name, unsigned int block, int hidden, CUstream stream, CUdeviceptr x,
-                    CUdeviceptr y, CUdeviceptr out, int32_t n, int iterations, int *status) {
+/*
+ * Microseconds per launch, two ways: `throughput` over `batch * rounds` back-to-back launches
+ * and a final synchronisation (bounded by the GPU's launch rate), and `enqueue`, the host
+ * time of batches of `batch` launches with untimed synchronisation between them (the cost of
+ * the call itself, the queue never full).
+ */
+static CUresult run_loops(const struct launcher *l, CUstream stream, CUdeviceptr x, CUdeviceptr y, CUdeviceptr out,
+                          int32_t n, int batch, int rounds, double *throughput, double *enqueue) {
+  CUresult status = synchronize(stream);
+  double start = now_us();
+  for (int i = 0; i < batch * rounds && status == CUDA_SUCCESS; ++i) status = launch_once(l, stream, x, y, out, n);
+  if (status == CUDA_SUCCESS) status = synchronize(stream);
+  *throughput = (now_us() - start) / (batch * rounds);
+  double queued = 0.0;
+  for (int r = 0; r < rounds && status == CUDA_SUCCESS; ++r) {
+    double batch_start = now_us();
+    for (int i = 0; i < batch && status == CUDA_SUCCESS; ++i) status = launch_once(l, stream, x, y, out, n);
+    queued += now_us() - batch_start;
+    if (status == CUDA_SUCCESS) status = synchronize(stream);
+  }
+  *enqueue = queued / (batch * rounds);
+  return status;
+}
+
+/* Through the ttlink entry point. */
+int bench_entry(add_entry entry, CUstream stream, CUdeviceptr x, CUdeviceptr y, CUdeviceptr out, int32_t n, int batch,
+                int rounds, double *throughput, double *enqueue) {
+  struct launcher l = {entry, NULL, NULL, 0, NULL};
+  return (int)run_loops(&l, stream, x, y, out, n, batch, rounds, throughput, enqueue);
+}
+
+/* With cuLaunchKernel called directly on a module loaded from `cubin`. */
+int bench_raw(const void *cubin, const char *name, unsigned int block, int hidden, CUstream stream, CUdeviceptr x,
+              CUdeviceptr y, CUdeviceptr out, int32_t n, int batch, int rounds, double *throughput, double *enqueue) {
   CUresult (*load)(CUmodule *, const void *) = (CUresult(*)(CUmodule *, const void *))driver("cuModuleLoadData");
   CUresult (*get)(CUfunction *, CUmodule, const char *) =
       (CUresult(*)(CUfunction *, CUmodule, const char *))driver("cuModuleGetFunction");
   CUresult (*unload)(CUmodule) = (CUresult(*)(CUmodule))driver("cuModuleUnload");
-  CUresult (*launch)(CUfunction, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int,
-                     unsigned int, CUstream, void **, void **) =
-      (CUresult(*)(CUfunction, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int,
-                   unsigned int, CUstream, void **, void **))driver("cuLaunchKernel");
+  struct launcher l = {NULL, NULL, NULL, block, NULL};
+  *(void **)(&l.launch) = driver("cuLaunchKernel");
   CUmodule module;
-  CUfunction function;
-  CUresult first_error = load(&module, cubin);
-  if (first_error != CUDA_SUCCESS) {
-    *status = (int)first_error;
-    return 0.0;
-  }
-  first_error = get(&function, module, name);
+  CUresult status = load(&module, cubin);
+  if (status != CUDA_SUCCESS) return (int)status;
+  status = get(&l.function, module, name);
   CUdeviceptr scratch = 0;
   void *args[8] = {&x, &y, &out, &n};
   for (int i = 0; i < hidden && i < 4; ++i) args[4 + i] = &scratch;
-  unsigned int grid = (unsigned int)((n + 1023) / 1024);
-  synchronize(stream);
-  double start = now_us();
-  for (int i = 0; i < iterations && first_error == CUDA_SUCCESS; ++i) {
-    first_error = launch(function, grid, 1, 1, block, 1, 1, 0, stream, args, NULL);
-  }
-  CUresult result = synchronize(stream);
-  double elapsed = now_us() - start;
+  l.args = args;
+  if (status == CUDA_SUCCESS) status = run_loops(&l, stream, x, y, out, n, batch, rounds, throughput, enqueue);
   unload(module);
-  *status = (int)(first_error != CUDA_SUCCESS ? first_error : result);
-  return elapsed / iterations;
+  return (int)status;
 }
 
 struct racer {

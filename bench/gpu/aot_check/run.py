@@ -8,6 +8,8 @@ calls the entry points through ctypes on torch's stream and checks:
   - the cuda:80-only variant with PTX runs on the H100 (driver JIT), without PTX it is refused;
   - the tutorial matmul (fully hinted, and pointer-hints-only at an odd shape) against torch.matmul;
   - 32 threads racing on the first launch after an unload;
+  - several contexts (contexts.c, its own process): one module each, a race across two
+    contexts, a context destroyed and another created;
 then times the matmul against torch.matmul and Triton's JIT, and launch cost against raw cuLaunchKernel.
 """
 
@@ -171,27 +173,39 @@ def triton_cdiv(x: int, y: int) -> int:
     return (x + y - 1) // y
 
 
+def check_contexts(out: Path, results: dict) -> None:
+    symbol = re.search(r"^CUresult (\w+)\(", (out / "add.h").read_text(), re.M)[1]
+    binary = out / "contexts"
+    command = ["gcc", "-O2", f"-I{cuda_include()}", f"-I{out}", "-include", str(out / "add.h"), f"-DADD={symbol}",
+               f"-DUNLOAD_ADD=unload_{symbol}", str(HERE / "contexts.c"), str(out / "add.c"),
+               str(out / "ttlink_runtime.c"), "-o", str(binary), "-ldl", "-lpthread"]  # fmt: skip
+    subprocess.run(command, check=True)
+    result = subprocess.run([str(binary)], capture_output=True, text=True)
+    results["contexts"] = {k: int(v) for k, v in re.findall(r"(\w+)=(-?\d+)", result.stdout)}
+    results["contexts"]["exit"] = result.returncode
+
+
 def check_launch_cost(library, out: Path, results: dict) -> None:
     add = entry(library, out / "add.h")
     record = json.loads((out / "add_sm90.json").read_text())
     cubin = base64.b64decode(record["cubin"])
-    n = 1024  # one block: the loop measures launch cost, not the kernel
+    n = 1024  # one block: the loops measure launching, not the kernel
     x, y, z = (torch.zeros(n, device="cuda") for _ in range(3))
-    status = ctypes.c_int()
-    iterations = 20000
-    library.bench_entry_us.restype = ctypes.c_double
-    library.bench_raw_us.restype = ctypes.c_double
     common = (ctypes.c_void_p(stream()), ctypes.c_uint64(x.data_ptr()), ctypes.c_uint64(y.data_ptr()),
-              ctypes.c_uint64(z.data_ptr()), ctypes.c_int32(n), iterations, ctypes.byref(status))  # fmt: skip
-    rounds = {"ttlink_us": [], "raw_cuLaunchKernel_us": []}
+              ctypes.c_uint64(z.data_ptr()), ctypes.c_int32(n), 128, 200)  # fmt: skip
+    best = {}
+    statuses = set()
     for _ in range(3):  # interleaved, best of 3
-        rounds["ttlink_us"].append(library.bench_entry_us(ctypes.cast(add, ctypes.c_void_p), *common))
-        entry_status = status.value
-        rounds["raw_cuLaunchKernel_us"].append(
-            library.bench_raw_us(cubin, b"add_kernel", 128, record["hidden_params"], *common)
-        )
-    results["launch_cost"] = {key: min(values) for key, values in rounds.items()}
-    results["launch_cost"].update(statuses=[entry_status, status.value], iterations=iterations)
+        for name, call in (
+            ("ttlink", lambda *t: library.bench_entry(ctypes.cast(add, ctypes.c_void_p), *common, *t)),
+            ("raw_cuLaunchKernel", lambda *t: library.bench_raw(cubin, b"add_kernel", 128, record["hidden_params"],
+                                                                 *common, *t)),
+        ):  # fmt: skip
+            throughput, enqueue = ctypes.c_double(), ctypes.c_double()
+            statuses.add(call(ctypes.byref(throughput), ctypes.byref(enqueue)))
+            for key, value in ((f"{name}_throughput_us", throughput.value), (f"{name}_enqueue_us", enqueue.value)):
+                best[key] = min(best.get(key, value), value)
+    results["launch_cost"] = {**best, "statuses": sorted(statuses), "launches_per_loop": 128 * 200}
 
 
 def main(argv: list[str]) -> int:
@@ -203,6 +217,7 @@ def main(argv: list[str]) -> int:
     check_vector_add(library, out, results)
     check_matmul(library, out, results)
     check_launch_cost(library, out, results)
+    check_contexts(out, results)
     results["seconds"] = round(time.time() - started, 1)
     failures = []
     if results["vector_add"] != {"status": 0, "exact": True, "n": (1 << 24) + 7}:
@@ -218,8 +233,14 @@ def main(argv: list[str]) -> int:
     for name in ("matmul_4096", "matmul_any_4001"):
         if results[name]["status"] != 0 or results[name]["max_error_relative_to_max"] > 1e-2:
             failures.append(name)
-    if results["launch_cost"]["statuses"] != [0, 0]:
+    if results["launch_cost"]["statuses"] != [0]:
         failures.append("launch_cost")
+    contexts = dict(results["contexts"])
+    contexts.pop("same_address", None)  # either is fine: the context id tells them apart
+    expected = dict.fromkeys(["first_a", "first_b", "race_failures", "recreated", "exit"], 0)
+    expected.update(dict.fromkeys(["first_a_correct", "first_b_correct", "recreated_correct"], 1))
+    if contexts != expected:
+        failures.append("contexts")
     results["failures"] = failures
     text = json.dumps(results, indent=1, sort_keys=True)
     print(text)
