@@ -1,26 +1,21 @@
-"""`triton_link_library`: ttlink link (mnemonic TritonLink) + one cc_library of everything."""
+"""`triton_link_library`: ttlink link (mnemonic TritonLink), then the C of every variant and
+the dispatcher compiled into one C library that dependents use like a cc_library.
 
-load("@rules_cc//cc:defs.bzl", "cc_library")
+Each variant source is compiled by its own action that sees only its own header, so a
+changed config recompiles only its own variants' C and the dispatcher.
+"""
+
+load("@rules_cc//cc:find_cc_toolchain.bzl", "find_cc_toolchain", "use_cc_toolchain")
+load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
+load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load(":providers.bzl", "TritonKernelInfo")
 load(":specializations.bzl", "attr_fail")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "find_triton_toolchain")
 
-_RUNTIME = Label("//ttlink/runtime")
-
-def _triton_link_impl(ctx):
-    kernels = [kernel[TritonKernelInfo] for kernel in ctx.attr.kernels]
-    if not kernels:
-        attr_fail(ctx.label, "kernels", "must name at least one triton_kernel")
-    names = {}
-    for kernel in kernels:
-        if kernel.name in names:
-            attr_fail(ctx.label, "kernels", "two kernels share the API name '%s'" % kernel.name)
-        names[kernel.name] = True
+def _link(ctx, kernels):
     headers = depset(transitive = [kernel.headers for kernel in kernels])
-    sources = depset(transitive = [kernel.sources for kernel in kernels])
-
-    header = ctx.actions.declare_file(ctx.attr.out + ".h")
-    source = ctx.actions.declare_file(ctx.attr.out + ".c")
+    header = ctx.actions.declare_file(ctx.label.name + ".h")
+    source = ctx.actions.declare_file(ctx.label.name + ".c")
     args = ctx.actions.args()
     args.add("link")
     args.add_all(headers)
@@ -33,67 +28,106 @@ def _triton_link_impl(ctx):
         inputs = headers,
         outputs = [header, source],
         mnemonic = "TritonLink",
-        progress_message = "Linking Triton kernels %s into %s" % (", ".join(sorted(names.keys())), header.short_path),
+        progress_message = "Linking Triton kernels %s into %s" % (", ".join([k.name for k in kernels]), header.short_path),
         env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
         use_default_shell_env = True,
         toolchain = TOOLCHAIN_TYPE,
     )
+    return header, source
+
+def _object_group(ctx, source):
+    """Names the compile of one variant source after its path: stable while its config exists."""
+    return "%s.%s" % (ctx.label.name, source.short_path.replace("../", "")[:-len(".c")].replace("/", "."))
+
+def _triton_link_library_impl(ctx):
+    kernels = [kernel[TritonKernelInfo] for kernel in ctx.attr.kernels]
+    names = {}
+    for kernel in kernels:
+        if kernel.name in names:
+            attr_fail(ctx.label, "kernels", "two kernels share the API name '%s'" % kernel.name)
+        names[kernel.name] = True
+    header, source = _link(ctx, kernels)
+
+    cc_toolchain = find_cc_toolchain(ctx)
+    features = cc_common.configure_features(
+        ctx = ctx,
+        cc_toolchain = cc_toolchain,
+        requested_features = ctx.features,
+        unsupported_features = ctx.disabled_features,
+    )
+    deps = [ctx.attr._runtime[CcInfo]] + [dep[CcInfo] for dep in ctx.attr.deps]
+    dep_contexts = [dep.compilation_context for dep in deps]
+
+    def compile(name, srcs, public_hdrs = [], private_hdrs = [], strip_include_prefix = ""):
+        return cc_common.compile(
+            name = name,
+            actions = ctx.actions,
+            feature_configuration = features,
+            cc_toolchain = cc_toolchain,
+            srcs = srcs,
+            public_hdrs = public_hdrs,
+            private_hdrs = private_hdrs,
+            strip_include_prefix = strip_include_prefix,
+            compilation_contexts = dep_contexts,
+            user_compile_flags = ctx.attr.copts,
+        )
+
+    # The dispatcher carries the public header; "/pkg" strips the package from its path.
+    package = "/" + ctx.label.package if ctx.label.package else ""
+    compilation_context, dispatcher_objects = compile(ctx.label.name, [source], public_hdrs = [header], strip_include_prefix = package)
+    objects = [dispatcher_objects]
+    for kernel in kernels:
+        for variant in kernel.variants:
+            _, variant_objects = compile(_object_group(ctx, variant.source), [variant.source], private_hdrs = [variant.header])
+            objects.append(variant_objects)
+
+    linking_context, linking_outputs = cc_common.create_linking_context_from_compilation_outputs(
+        name = ctx.label.name,
+        actions = ctx.actions,
+        feature_configuration = features,
+        cc_toolchain = cc_toolchain,
+        compilation_outputs = cc_common.merge_compilation_outputs(compilation_outputs = objects),
+        linking_contexts = [dep.linking_context for dep in deps],
+    )
+    library = linking_outputs.library_to_link
+    files = [f for f in [library.static_library, library.pic_static_library] if f] if library else []
+    cc_info = cc_common.merge_cc_infos(
+        direct_cc_infos = [CcInfo(compilation_context = compilation_context, linking_context = linking_context)],
+        cc_infos = deps,
+    )
     return [
-        DefaultInfo(files = depset([source], transitive = [headers, sources])),
-        OutputGroupInfo(header = depset([header])),
+        DefaultInfo(files = depset(files)),
+        cc_info,
+        OutputGroupInfo(
+            header = depset([header]),
+            sources = depset([source], transitive = [kernel.sources for kernel in kernels]),
+        ),
     ]
 
-triton_link = rule(
-    implementation = _triton_link_impl,
-    doc = "Runs `ttlink link` over the variant headers of `kernels`; see `triton_link_library`.",
+triton_link_library = rule(
+    implementation = _triton_link_library_impl,
+    doc = """Links Triton kernels into a C library; dependents use it like a cc_library.
+
+Dependents `#include "NAME.h"` (the header is generated in this package and the package is
+stripped from its include path). For every kernel API name `K` (prefixed by `prefix`):
+`K(stream, args..., algo_id)`, `K_default`, `K_get_num_algos`, `K_get_algo_name`,
+`load_K`, `unload_K` and `K_{algo}`. No link-time libcuda: the ttlink runtime opens
+libcuda.so.1 on first use; its CUDA headers come from the Triton toolchain.
+
+Output groups: `header` (NAME.h), `sources` (NAME.c and every variant source).""",
     attrs = {
-        "kernels": attr.label_list(mandatory = True, providers = [TritonKernelInfo], doc = "triton_kernel targets."),
-        "out": attr.string(mandatory = True, doc = "Base name of the linked OUT.h / OUT.c in this package."),
-        "prefix": attr.string(doc = "Prefix of every linked symbol (`ttlink link --prefix`)."),
+        "copts": attr.string_list(doc = "Extra C compiler flags for the generated sources."),
+        "deps": attr.label_list(providers = [CcInfo], doc = "Extra cc deps, propagated to dependents."),
+        "kernels": attr.label_list(
+            mandatory = True,
+            allow_empty = False,
+            providers = [TritonKernelInfo],
+            doc = "triton_kernel targets; their API names must differ.",
+        ),
+        "prefix": attr.string(doc = "Prepended to every linked symbol (`ttlink link --prefix`), e.g. `mylib_`."),
+        "_runtime": attr.label(default = "//ttlink/runtime", providers = [CcInfo]),
     },
-    toolchains = [TOOLCHAIN_TYPE],
+    fragments = ["cpp"],
+    provides = [CcInfo],
+    toolchains = [TOOLCHAIN_TYPE] + use_cc_toolchain(),
 )
-
-def triton_link_library(name, kernels, prefix = "", deps = [], **kwargs):
-    """Links Triton kernels into a `cc_library` named `name`.
-
-    Dependents `#include "NAME.h"` (the header sits in this package and its directory is
-    stripped from the include path). The library needs no link-time libcuda: the runtime
-    opens libcuda.so.1 on first use.
-
-    Targets created: `NAME` (the cc_library), `NAME.ttlink` (the TritonLink outputs) and
-    `NAME.header` (the linked header alone).
-
-    Args:
-      name: the cc_library, and the base name of the linked header and source.
-      kernels: triton_kernel targets; their API names must differ.
-      prefix: prepended to every linked symbol, e.g. `mylib_`.
-      deps: extra cc deps of the library.
-      **kwargs: cc_library attributes (visibility, tags, copts, ...).
-    """
-    link_name = name + ".ttlink"
-    tags = kwargs.get("tags", [])
-    triton_link(
-        name = link_name,
-        kernels = kernels,
-        prefix = prefix,
-        out = name,
-        tags = tags,
-        visibility = ["//visibility:private"],
-    )
-    native.filegroup(
-        name = name + ".header",
-        srcs = [link_name],
-        output_group = "header",
-        tags = tags,
-        visibility = ["//visibility:private"],
-    )
-    package = native.package_name()
-    cc_library(
-        name = name,
-        srcs = [link_name],
-        hdrs = [name + ".header"],
-        strip_include_prefix = "/" + package if package else None,
-        deps = [_RUNTIME] + deps,
-        **kwargs
-    )

@@ -24,6 +24,7 @@ the headers of one or more kernels into a dispatcher.""",
 TritonToolchainInfo = provider(
     doc = "What a `triton_toolchain` gives the rules: the ttlink tool and the Triton it runs.",
     fields = {
+        "cuda_headers": "CcInfo: the CUDA headers the generated C compiles against (default `@cuda//:cuda_headers`).",
         "ttlink": "FilesToRunProvider: `ttlink` (compile, assemble, link) with Triton importable.",
         "triton_version": "str: the Triton version, recorded for users; does not change the command lines.",
     },

@@ -1,11 +1,13 @@
-"""The `triton_toolchain` rule and the helper that finds it from a rule."""
+"""The `triton_toolchain` rule, the helper that finds it, and the toolchain's CUDA headers as a cc dep."""
 
+load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load(":providers.bzl", "TritonToolchainInfo")
 
 TOOLCHAIN_TYPE = Label("//rules:toolchain_type")
 
 def _triton_toolchain_impl(ctx):
     triton = TritonToolchainInfo(
+        cuda_headers = ctx.attr.cuda_headers[CcInfo],
         ttlink = ctx.attr.ttlink[DefaultInfo].files_to_run,
         triton_version = ctx.attr.triton_version,
     )
@@ -32,6 +34,11 @@ triton_toolchain(name = "triton", ttlink = ":ttlink", triton_version = "3.9.0")
 ```
 """,
     attrs = {
+        "cuda_headers": attr.label(
+            doc = "The CUDA headers (cuda.h) the generated C and the ttlink runtime compile against.",
+            default = Label("@cuda//:cuda_headers"),
+            providers = [CcInfo],
+        ),
         "triton_version": attr.string(
             doc = "The Triton version `ttlink` imports, for the record (TritonKernelInfo.triton_version).",
             mandatory = True,
@@ -48,3 +55,13 @@ triton_toolchain(name = "triton", ttlink = ":ttlink", triton_version = "3.9.0")
 def find_triton_toolchain(ctx):
     """Returns the TritonToolchainInfo resolved for `ctx` (which must declare TOOLCHAIN_TYPE)."""
     return ctx.toolchains[TOOLCHAIN_TYPE].triton
+
+def _toolchain_cuda_headers_impl(ctx):
+    return [find_triton_toolchain(ctx).cuda_headers]
+
+toolchain_cuda_headers = rule(
+    implementation = _toolchain_cuda_headers_impl,
+    doc = "The CcInfo of the resolved Triton toolchain's `cuda_headers`, for cc deps.",
+    provides = [CcInfo],
+    toolchains = [TOOLCHAIN_TYPE],
+)

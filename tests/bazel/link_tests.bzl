@@ -20,6 +20,14 @@ def _link_argv_test_impl(ctx):
     asserts.equals(env, ["-o", out, "--prefix", "my_"], action.argv[-4:])
     asserts.equals(env, headers, sorted([f.path for f in action.inputs.to_list() if f.path.endswith(".h")]))
     assert_hermetic(env, links)
+
+    # One C compile action per variant (bench/build.sh shows the effect: a changed config
+    # recompiles only its own variants' C and the dispatcher).
+    compiles = [a for a in analysistest.target_actions(env) if a.mnemonic == "CppCompile"]
+    sources = [v.source for k in ctx.attr.kernels for v in k[TritonKernelInfo].variants]
+    asserts.equals(env, len(sources) + 1, len(compiles), "one compile per variant + the dispatcher")
+    for source in sources:
+        asserts.equals(env, 1, len([a for a in compiles if source in a.inputs.to_list()]), "compiles of " + source.path)
     return analysistest.end(env)
 
 link_argv_test = analysistest.make(
@@ -48,7 +56,7 @@ def link_test_suite(name):
             ":add",
             ":scale",
         ],
-        target_under_test = ":linked.ttlink",
+        target_under_test = ":linked",
     )
     native.test_suite(
         name = name,

@@ -89,8 +89,8 @@ def validation_test_suite(name):
     )
     failure_test(
         name = "clashing_names_test",
-        message = "//tests/bazel:clashing.ttlink: attribute 'kernels': two kernels share the API name 'add'",
-        target_under_test = ":clashing.ttlink",
+        message = "//tests/bazel:clashing: attribute 'kernels': two kernels share the API name 'add'",
+        target_under_test = ":clashing",
     )
     native.test_suite(
         name = name,
