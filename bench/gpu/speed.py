@@ -73,6 +73,18 @@ def matmul_contenders(jit_kernel, libraries: list[LinkedLibrary], size: int, a, 
             yield f"{library.label} unhinted", MATMUL.configs[0].name, _aot_launcher(library, call, a, b, c)
 
 
+def cublas_kernels(a, b) -> list[str]:
+    """The GPU kernels torch.matmul runs: what the Triton kernels are measured against."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.matmul(a, b)
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as trace:
+        torch.matmul(a, b)
+        torch.cuda.synchronize()
+    return sorted({event.key for event in trace.key_averages() if event.device_type.name == "CUDA"})
+
+
 def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
     """Each round times every contender once, starting one further along the list each time,
     so that clock drift (the card throttles under sustained load) spreads over all of them."""
@@ -96,10 +108,12 @@ def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
             for contender, config, launch in contenders[shift:] + contenders[:shift]:
                 ms = triton.testing.do_bench(launch, warmup=10, rep=40, return_mode="median")
                 timings.setdefault((contender, config), []).append(ms)
+        kernels = cublas_kernels(a, b)
         for (contender, config), runs in timings.items():
             ms = statistics.median(runs)
             rows.append(
                 {
+                    "kernels": kernels if contender == "cuBLAS" else [],
                     "size": size,
                     "contender": contender,
                     "config": config,
