@@ -59,8 +59,9 @@ class MatmulResults:
         return (auto["tflops"] / unhinted["tflops"], auto, unhinted) if auto else None
 
 
-def matmul_section(rows: list[dict]) -> tuple[str, dict]:
-    m = MatmulResults(rows)
+def matmul_section(result: dict) -> tuple[str, dict]:
+    m = MatmulResults(result["rows"])
+    rows = result["rows"]
     ours_columns = m.controls + [OURS]
     best_rows = []
     for size in m.sizes:
@@ -106,6 +107,14 @@ def matmul_section(rows: list[dict]) -> tuple[str, dict]:
             )
     if lines:
         text += f"\n\nThe generic (unhinted) variant forced at 4096, config {m.configs[0]}:\n\n" + "\n".join(lines)
+    idle = result.get("from_idle", [])
+    if idle:
+        cublas = next(r for r in idle if r["contender"] == CUBLAS)
+        text += "\n\nSingle launches at 4096 after 0.3 s idle (boost clock, no power cap), median of "
+        text += f"{len(cublas['ms_samples'])}, config {m.configs[0]}:\n\n" + _table(
+            ["contender", "TFLOP/s", "of cuBLAS"],
+            [[r["contender"], f"{r['tflops']:.1f}", f"{r['tflops'] / cublas['tflops']:.1%}"] for r in idle],
+        )
     return text, facts
 
 

@@ -129,7 +129,8 @@ class Bench:
         import speed
 
         jit = speed.load_jit_kernel(self.source(MATMUL))
-        return speed.bench_matmul(jit, self._libraries(MATMUL.out_name))
+        libraries = self._libraries(MATMUL.out_name)
+        return {"rows": speed.bench_matmul(jit, libraries), "from_idle": speed.bench_from_idle(jit, libraries)}
 
     def step_launch(self) -> list[dict]:
         """Every path launches config 0's aligned kernel at 128^3 (one thread block); one
