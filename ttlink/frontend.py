@@ -21,26 +21,12 @@ from pathlib import Path
 
 from .errors import TtlinkError
 from .metadata import Param
-from .signature import parse_signature, target_arch
+from .signature import C_TYPE_SIZES, parse_signature, target_arch
 
 RECORD_FORMAT = 1
 # FP fusion (mul+add -> fma) is pinned on: Triton's JIT default up to 3.9, so AOT kernels
 # compute what JIT-compiled ones do, whatever TRITON_DEFAULT_FP_FUSION says.
 FP_FUSION = True
-# Sizes in bytes of the C types the entry point passes (see signature.SCALAR_C_TYPES).
-C_TYPE_SIZES = {
-    "CUdeviceptr": 8,
-    "int8_t": 1,
-    "uint8_t": 1,
-    "int16_t": 2,
-    "uint16_t": 2,
-    "int32_t": 4,
-    "uint32_t": 4,
-    "float": 4,
-    "int64_t": 8,
-    "uint64_t": 8,
-    "double": 8,
-}
 _PTX_WIDTH = re.compile(r"\.[busf](8|16|32|64)\b")
 _PTX_ARRAY = re.compile(r"\.b8\s+\w+\[(\d+)\]")
 
@@ -218,7 +204,7 @@ def compile_targets(
     path: Path, kernel_name: str, signature: str, num_warps: int, num_stages: int, targets: Sequence[str]
 ) -> list[CompiledTarget]:
     """Compiles kernel `kernel_name` of `path` for each target (already canonical)."""
-    path = path.resolve()
+    path = path.absolute()
     with _private_triton_environment(), _kernel_module(path) as module:
         import triton
         from triton.backends.compiler import GPUTarget

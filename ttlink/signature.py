@@ -34,6 +34,10 @@ SCALAR_C_TYPES = {
 INTEGER_TYPES = frozenset(t for t in SCALAR_C_TYPES if t[0] in "iu")
 POINTEE_TYPES = frozenset(SCALAR_C_TYPES) | {"fp8e4nv", "fp8e5", "fp8e4b15", "fp8e4b8", "fp8e5b16"}
 POINTER_C_TYPE = "CUdeviceptr"
+# Bytes each C type occupies in the kernel's parameter buffer (checked against the PTX).
+C_TYPE_SIZES = {POINTER_C_TYPE: 8, "float": 4, "double": 8} | {
+    f"{sign}int{bits}_t": bits // 8 for sign in ("", "u") for bits in (8, 16, 32, 64)
+}
 
 # Names the generated entry point uses itself, and C/C++ keywords a parameter cannot take.
 RESERVED_NAMES = frozenset(

@@ -119,6 +119,13 @@ def test_header_lines(tmp_path):
     )
 
 
+def test_autotuned_kernel_compiles_its_jit_function(tmp_path):
+    grid = "(n + BLOCK - 1) / BLOCK, 1, 1"
+    compile_main([str(KERNELS), "-n", "autotuned_copy", "-s", "*fp32:16, *fp32:16, i32, 128", "-w", "4", "-g", grid,
+                  "--target", "cuda:80", "-o", str(tmp_path / "copy")])  # fmt: skip
+    assert "CUresult autotuned_copy_" in (tmp_path / "copy.h").read_text()
+
+
 def test_every_scalar_type_matches_the_compiled_kernel_parameters(tmp_path):
     types = ["i1", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "fp16", "bf16", "fp32", "fp64"]
     record_path = tmp_path / "every.json"
