@@ -170,7 +170,7 @@ def _kernel_module(path: Path) -> Iterator[object]:
     try:
         try:
             spec.loader.exec_module(module)
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             raise TtlinkError(
                 f"importing the kernel file raised {type(error).__name__}: {_one_line(error)}",
                 file=str(path),

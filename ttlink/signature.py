@@ -49,7 +49,7 @@ RESERVED_NAMES = frozenset(
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GRID_TOKEN = re.compile(r"\s*(?:(?P<number>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/%()]))")
-_TARGET = re.compile(r"cuda:(\d{2,3})")
+_TARGET = re.compile(r"cuda:(\d{2,3})(?::32)?")  # compile.py's cuda:ARCH:WARP_SIZE form too
 
 
 def c_type(triton_type: str) -> str:
@@ -180,7 +180,7 @@ def _grid_name(name: str, by_name: dict[str, Param], text: str) -> str:
 
 
 def parse_target(text: str) -> str:
-    """`cuda:ARCH` (ARCH = 10 * major + minor, e.g. 80, 90, 120) -> the canonical target string."""
+    """`cuda:ARCH` or `cuda:ARCH:32` (ARCH = 10 * major + minor, e.g. 80, 90, 120) -> `cuda:ARCH`."""
     match = _TARGET.fullmatch(text.strip())
     if match is None or int(match[1]) < 50:
         raise TtlinkError(f"unsupported target '{text}'; expected cuda:ARCH with ARCH >= 50, e.g. cuda:80 or cuda:90")

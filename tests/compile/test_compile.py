@@ -214,6 +214,20 @@ def test_kernel_file_that_raises_on_import(tmp_path):
     _assert_fails(tmp_path, [str(path), "-n", "never", "-s", "*fp32", "-g", "1, 1, 1", "--target", "cuda:80"], message)
 
 
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ("import sys\n\nsys.exit(3)\n", 3, "importing the kernel file raised SystemExit: 3"),
+        ("def broken(:\n    pass\n", 1, "importing the kernel file raised SyntaxError: "),
+    ],
+)
+def test_kernel_file_that_exits_or_does_not_parse(tmp_path, source, line, message):
+    path = tmp_path / "kernel.py"
+    path.write_text(source)
+    _assert_fails(tmp_path, [str(path), "-n", "k", "-s", "i32", "-g", "1, 1, 1", "--target", "cuda:80"],
+                  f"{path}:{line}: {message}")  # fmt: skip
+
+
 def test_kernel_needing_scratch_memory_is_refused(tmp_path):
     _assert_fails(
         tmp_path,

@@ -85,13 +85,14 @@ def test_float_constexpr_is_not_a_grid_value():
 
 
 @pytest.mark.parametrize(
-    ("text", "target"), [("cuda:80", "cuda:80"), (" cuda:90 ", "cuda:90"), ("cuda:120", "cuda:120")]
+    ("text", "target"),
+    [("cuda:80", "cuda:80"), (" cuda:90 ", "cuda:90"), ("cuda:120", "cuda:120"), ("cuda:90:32", "cuda:90")],
 )
 def test_parse_target(text, target):
     assert parse_target(text) == target
 
 
-@pytest.mark.parametrize("text", ["cuda:sm_90", "hip:gfx942", "cuda:90:32", "cuda:30", "cuda"])
+@pytest.mark.parametrize("text", ["cuda:sm_90", "hip:gfx942", "cuda:90:64", "cuda:30", "cuda"])
 def test_parse_target_errors(text):
     with pytest.raises(TtlinkError, match="unsupported target"):
         parse_target(text)
