@@ -19,6 +19,8 @@ def pytest_suite(name, triton, size = "medium", data = [], **kwargs):
         size = size,
         srcs = [_MAIN] + native.glob(["**/*.py"]),
         main = _MAIN,
+        # pytest imports test modules from their own directory: no generated __init__.py.
+        legacy_create_init = False,
         args = [native.package_name()],
         data = native.glob(
             ["**"],
