@@ -47,6 +47,7 @@ def _compile_argv_test_impl(ctx):
     generic = action_writing(env, compiles, "tests/bazel/_triton/add/256_w4s3/generic/cuda_90.json")
     asserts.equals(env, ["-s", "*fp32, *fp32, *fp32, i32, 256", "-w", "4"], generic.argv[5:9])
     asserts.true(env, KERNELS in [f.path for f in generic.inputs.to_list()], "kernel source is an input")
+    asserts.false(env, "PYTHONPATH" in generic.env, "no PYTHONPATH without deps")
     assert_hermetic(env, compiles)
     return analysistest.end(env)
 
@@ -106,6 +107,18 @@ def _explicit_specializations_test_impl(ctx):
     return analysistest.end(env)
 
 explicit_specializations_test = analysistest.make(_explicit_specializations_test_impl)
+
+def _deps_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    for action in actions_of(env, "TritonCompile"):
+        inputs = [f.path for f in action.inputs.to_list()]
+        asserts.true(env, "tests/bazel/testdata/helpers.py" in inputs, "deps are inputs")
+
+        # Main-repository deps import by their path from the execution root.
+        asserts.equals(env, ".", action.env.get("PYTHONPATH"))
+    return analysistest.end(env)
+
+deps_test = analysistest.make(_deps_test_impl)
 
 def _targets_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -193,10 +206,26 @@ def kernel_test_suite(name):
         signature = _ADD_SIGNATURE,
         tags = ["manual"],
     )
+    triton_kernel(
+        name = "add_with_deps",
+        src = "testdata/kernels.py",
+        configs = [{"BLOCK": 256}],
+        deps = ["testdata/helpers.py"],
+        grid = [
+            "(n + BLOCK - 1) / BLOCK",
+            "1",
+            "1",
+        ],
+        kernel = "add_kernel",
+        signature = _ADD_SIGNATURE,
+        tags = ["manual"],
+        targets = ["cuda:90"],
+    )
 
     compile_argv_test(name = "compile_argv_test", target_under_test = ":add")
     assemble_argv_test(name = "assemble_argv_test", target_under_test = ":add")
     provider_test(name = "provider_test", target_under_test = ":add")
+    deps_test(name = "deps_test", target_under_test = ":add_with_deps")
     explicit_specializations_test(name = "explicit_specializations_test", target_under_test = ":scale")
     default_targets_test(
         name = "default_targets_test",
@@ -221,6 +250,7 @@ def kernel_test_suite(name):
             ":compile_argv_test",
             ":cuda_archs_targets_test",
             ":default_targets_test",
+            ":deps_test",
             ":explicit_specializations_test",
             ":provider_test",
         ],

@@ -29,6 +29,7 @@ def pytest_suite(name, triton, size = "medium", data = [], **kwargs):
                 "**/__pycache__/**",
                 "BUILD.bazel",
             ],
+            allow_empty = True,
         ) + [
             Label("//:pyproject.toml"),
             Label("//tests:conftest.py"),

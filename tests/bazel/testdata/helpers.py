@@ -1,0 +1,3 @@
+"""Imported by the kernel under test through `deps`; analysis never runs it."""
+
+WIDTH = 64
