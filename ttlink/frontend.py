@@ -59,7 +59,7 @@ class CompiledTarget:
         record = {
             "format": RECORD_FORMAT,
             "kernel": self.kernel,
-            "params": [_param_record(p) for p in self.params],
+            "params": [p.to_record() for p in self.params],
             "num_warps": self.num_warps,
             "num_stages": self.num_stages,
             "target": self.target,
@@ -97,12 +97,6 @@ class CompiledTarget:
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise TtlinkError(f"malformed ttlink compile record ({type(error).__name__}: {error})", file=file) from None
-
-
-def _param_record(p: Param) -> dict:
-    if p.is_arg:
-        return {"kind": "arg", "name": p.name, "type": p.type, "c_type": p.c_type, "hint": p.hint}
-    return {"kind": "constexpr", "name": p.name, "value": p.value}
 
 
 def entry_param_sizes(ptx: str, kernel: str) -> list[int]:

@@ -44,6 +44,12 @@ class Param:
     def is_arg(self) -> bool:
         return self.kind == "arg"
 
+    def to_record(self) -> dict:
+        """The JSON object this parameter is written as (see the module docstring)."""
+        if self.is_arg:
+            return {"kind": "arg", "name": self.name, "type": self.type, "c_type": self.c_type, "hint": self.hint}
+        return {"kind": "constexpr", "name": self.name, "value": self.value}
+
 
 @dataclass(frozen=True)
 class KernelMeta:
@@ -68,19 +74,13 @@ class KernelMeta:
         return tuple(p for p in self.params if not p.is_arg)
 
     def to_line(self) -> str:
-        params = []
-        for p in self.params:
-            if p.is_arg:
-                params.append({"kind": "arg", "name": p.name, "type": p.type, "c_type": p.c_type, "hint": p.hint})
-            else:
-                params.append({"kind": "constexpr", "name": p.name, "value": p.value})
         record = {
             "format": FORMAT_VERSION,
             "name": self.name,
             "symbol": self.symbol,
             "kernel": self.kernel,
             "backend": self.backend,
-            "params": params,
+            "params": [p.to_record() for p in self.params],
             "num_warps": self.num_warps,
             "num_stages": self.num_stages,
             "targets": list(self.targets),
