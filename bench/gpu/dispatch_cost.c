@@ -9,8 +9,8 @@
  */
 #include "harness.h"
 
-#define CALLS 2000000
-#define REPEATS 7
+#define CALLS 1000000
+#define REPEATS 21
 
 typedef CUresult (*full_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t, int32_t, int32_t,
                             int32_t, int32_t, int32_t, int32_t, int32_t);

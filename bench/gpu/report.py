@@ -107,14 +107,6 @@ def matmul_section(result: dict) -> tuple[str, dict]:
             )
     if lines:
         text += f"\n\nThe generic (unhinted) variant forced at 4096, config {m.configs[0]}:\n\n" + "\n".join(lines)
-    idle = result.get("from_idle", [])
-    if idle:
-        cublas = next(r for r in idle if r["contender"] == CUBLAS)
-        text += "\n\nSingle launches at 4096 after 0.3 s idle (boost clock, no power cap), median of "
-        text += f"{len(cublas['ms_samples'])}, config {m.configs[0]}:\n\n" + _table(
-            ["contender", "TFLOP/s", "of cuBLAS"],
-            [[r["contender"], f"{r['tflops']:.1f}", f"{r['tflops'] / cublas['tflops']:.1%}"] for r in idle],
-        )
     return text, facts
 
 
@@ -131,6 +123,24 @@ def dispatch_section(result: dict) -> tuple[str, dict]:
     text = f"Machine: {result['machine']}. {result['calls']} calls each, median of {result['repeats']} rounds.\n\n"
     text += _table(["library", "call", "symbol", "ns/call"], body)
     return text, {"dispatch_ns": result.get("ours_dispatch_overhead_ns")}
+
+
+def cycles_section(rows: list[dict]) -> str:
+    cublas = next(r for r in rows if r["contender"] == CUBLAS)
+    body = [
+        [
+            r["contender"],
+            f"`{r['kernel'][:60]}`",
+            f"{r['gpc__cycles_elapsed.max'] / 1e6:.3f}",
+            f"{r['gpc__cycles_elapsed.max'] / cublas['gpc__cycles_elapsed.max']:.3f}",
+            f"{r['sm__cycles_elapsed.avg.per_second'] / 1e6:.0f}",
+            f"{r['gpu__time_duration.sum'] / 1e3:.1f}",
+            f"{r['sm__throughput.avg.pct_of_peak_sustained_elapsed']:.1f}",
+        ]
+        for r in rows
+    ]
+    header = ["contender", "kernel", "Mcycles", "cycles / cuBLAS", "SM MHz", "us", "SM throughput % of peak"]
+    return _table(header, body)
 
 
 def correctness_section(rows: list[dict]) -> str:
@@ -157,7 +167,7 @@ def isolation_section(runs: list[dict]) -> str:
         checks = [line for line in run["lines"] if "ok" in line]
         errors = [line for line in run["lines"] if "error" in line]
         passed = bool(checks) and all(c["ok"] for c in checks) and run["exit_code"] == 0
-        details = [f"{c['where']}: {c['detail']}" for c in checks if not c["ok"]]
+        details = [f"{c['where']}: {c.get('detail') or 'failed'}" for c in checks if not c["ok"]]
         details += [f"{e['error']} in {e.get('call', e.get('detail', ''))}" for e in errors]
         if run["exit_code"] != 0 and not errors:
             details.append(f"exit code {run['exit_code']} {run['stderr'][-200:]}")
@@ -228,6 +238,7 @@ def render(results: dict) -> str:
         ("matmul", "fp16 matmul", matmul_section),
         ("launch", "Launch cost, host ns per launch (128^3 matmul, one thread block)", launch_section),
         ("dispatch", "Dispatcher cost on the CPU (no-op driver)", dispatch_section),
+        ("cycles", "Cycles at 4096 (Nsight Compute, no clock control, config 0)", cycles_section),
         ("correctness", "Correctness matrix", correctness_section),
         ("isolation", "Threads, contexts, devices", isolation_section),
     ]

@@ -29,7 +29,13 @@ import build
 import report
 from kernels import KERNELS, MATMUL
 
-STEPS = ("environment", "build", "correctness", "isolation", "matmul", "launch", "dispatch")
+STEPS = ("environment", "build", "correctness", "isolation", "matmul", "launch", "dispatch", "cycles")
+NCU_METRICS = (
+    "gpu__time_duration.sum",
+    "gpc__cycles_elapsed.max",
+    "sm__cycles_elapsed.avg.per_second",
+    "sm__throughput.avg.pct_of_peak_sustained_elapsed",
+)
 
 
 def _json_lines(command: list[str], timeout: int = 120) -> dict:
@@ -130,7 +136,7 @@ class Bench:
 
         jit = speed.load_jit_kernel(self.source(MATMUL))
         libraries = self._libraries(MATMUL.out_name)
-        return {"rows": speed.bench_matmul(jit, libraries), "from_idle": speed.bench_from_idle(jit, libraries)}
+        return {"rows": speed.bench_matmul(jit, libraries)}
 
     def step_launch(self) -> list[dict]:
         """Every path launches config 0's aligned kernel at 128^3 (one thread block); one
@@ -159,6 +165,48 @@ class Bench:
 
         libraries = self.ours.get(MATMUL.out_name, [])[:1] + [self.upstream[MATMUL.out_name][:2]]
         return dispatch_cost.measure(self.build_dir, libraries)
+
+    def step_cycles(self) -> list[dict]:
+        """cycles.py under Nsight Compute without clock control: the second launch of each."""
+        import csv
+        import io
+        import shutil
+
+        import cycles
+
+        ncu = shutil.which("ncu") or next(iter(sorted(Path("/opt/nvidia").glob("nsight-compute/*/ncu"))), None)
+        if ncu is None:
+            raise RuntimeError("ncu not found")
+        (ours_path, ours), (up_path, up, _) = self.ours[MATMUL.out_name][0], self.upstream[MATMUL.out_name]
+        algos = [next(a for a in lib.algos if a.config_index == 0 and "aligned" in a.specs) for lib in (ours, up)]
+        command = [
+            str(ncu),
+            "--clock-control",
+            "none",
+            "--csv",
+            "--print-units",
+            "base",
+            "--metrics",
+            ",".join(NCU_METRICS),
+        ]
+        command += ["-k", "regex:nvjet|gemm|cutlass|matmul_kernel", sys.executable, str(build.HERE / "cycles.py")]
+        command += [str(ours_path), algos[0].function, str(up_path), algos[1].function, str(self.source(MATMUL))]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        table = [line for line in done.stdout.splitlines() if line.startswith('"')]
+        kernels: dict[str, dict] = {}
+        for record in csv.DictReader(io.StringIO("\n".join(table))):
+            kernel = kernels.setdefault(record["ID"], {"kernel": record["Kernel Name"]})
+            kernel[record["Metric Name"]] = float(record["Metric Value"].replace(",", ""))
+        launches = list(kernels.values())
+        triton = [k for k in launches if "matmul_kernel" in k["kernel"]]
+        library = [k for k in launches if "matmul_kernel" not in k["kernel"]]
+        each = cycles.LAUNCHES_EACH
+        if len(triton) != 3 * each or not library:
+            raise RuntimeError(f"ncu: unexpected kernels {[k['kernel'] for k in launches]}: {done.stderr[-1500:]}")
+        measured = {"cuBLAS": library[-1]}
+        for index, name in enumerate(cycles.CONTENDERS[1:]):
+            measured[name] = triton[each * index + each - 1]
+        return [{"contender": name, **kernel} for name, kernel in measured.items()]
 
     def run(self) -> None:
         only = set(self.args.only.split(",")) if self.args.only else set(STEPS)

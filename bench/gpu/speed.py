@@ -16,7 +16,6 @@ from libs import LinkedLibrary
 
 SIZES = (1024, 4096, 8192, 4001)
 ROUNDS = 5  # each contender is timed once per round; the spread between rounds is the noise
-IDLE_S = 0.3
 REL_ERROR_BOUND = 2e-3  # against cuBLAS's result: both round to fp16 after fp32 accumulation
 
 
@@ -126,36 +125,6 @@ def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
                 }
             )
     return rows
-
-
-def bench_from_idle(jit_kernel, libraries: list[LinkedLibrary], size: int = 4096, samples: int = 9) -> list[dict]:
-    """Single launches after IDLE_S of rest, timed with events: the card is at its boost clock
-    then, not at the power-capped clock of sustained back-to-back runs. Config 0 only."""
-    a = torch.randn(size, size, dtype=torch.float16, device="cuda")
-    b = torch.randn(size, size, dtype=torch.float16, device="cuda")
-    c = torch.empty(size, size, dtype=torch.float16, device="cuda")
-    config = MATMUL.configs[0].name
-    chosen = [
-        (n, cfg, f) for n, cfg, f in matmul_contenders(jit_kernel, libraries, size, a, b, c) if cfg in ("", config)
-    ]
-    times: dict[str, list[float]] = {}
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    for _ in range(samples):
-        for name, _, launch in chosen:
-            if name.endswith("unhinted"):
-                continue
-            torch.cuda.synchronize()
-            time.sleep(IDLE_S)
-            start.record()
-            launch()
-            end.record()
-            end.synchronize()
-            times.setdefault(name, []).append(start.elapsed_time(end))
-    return [
-        {"size": size, "contender": name, "config": config if name != "cuBLAS" else "", "ms_samples": ms,
-         "tflops": 2 * size**3 / (statistics.median(ms) * 1e-3) / 1e12}
-        for name, ms in times.items()
-    ]  # fmt: skip
 
 
 def jit_launch_cost(jit_kernel, batch: int = 100, batches: int = 200) -> dict:
