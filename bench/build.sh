@@ -16,8 +16,9 @@ target=//examples:matmul
 work=$(mktemp -d "${TMPDIR:-/tmp}/rules_triton_bench.XXXXXX")
 logs=$work/.bench
 
+# The copy's output base (~1 GB: its own Triton wheel) goes with it.
 cleanup() {
-  (cd "$work" && "$bazel" shutdown >/dev/null 2>&1) || true
+  (cd "$work" && "$bazel" clean --expunge >/dev/null 2>&1) || true
   rm -rf "$work"
 }
 trap cleanup EXIT
