@@ -205,9 +205,10 @@ def triton_kernel(
         `K_default`, ...).
       src: the Python file defining the kernel.
       kernel: the name of the `@triton.jit` function.
-      signature: dict {parameter: entry}, every Python parameter in order. An entry is a
-        Triton type (`*fp16`, `i32`, `fp32`, ...), a literal constexpr (`8`), or `{KEY}`,
-        a constexpr taken from each config.
+      signature: dict {parameter: entry}, every Python parameter by its name in the
+        kernel, in order (ttlink matches entries by position; the grid uses the names).
+        An entry is a Triton type (`*fp16`, `i32`, `fp32`, ...), a literal constexpr
+        (`8`), or `{KEY}`, a constexpr taken from each config.
       grid: three C expressions over the kernel's arguments; `{KEY}` takes config values,
         e.g. `["(M + {BLOCK_M} - 1) / {BLOCK_M}", "1", "1"]`. Commas are not allowed
         inside an entry.
