@@ -70,6 +70,10 @@ class LinkedLibrary:
         function = self._function(self.variants[config_index, spec.name], argtypes)
         return function(stream, *(values[i] for i in kept))
 
+    def pointer_variable(self, name: str) -> ctypes.c_void_p:
+        """A global pointer the library exports, e.g. upstream's `{variant}_func` CUfunction."""
+        return ctypes.c_void_p.in_dll(self._lib, name)
+
     def num_algos(self) -> int:
         return self._function(f"{self.name}_get_num_algos", [])()
 

@@ -125,6 +125,15 @@ def dispatch_section(result: dict) -> tuple[str, dict]:
     return text, {"dispatch_ns": result.get("ours_dispatch_overhead_ns")}
 
 
+def carveout_section(result: dict) -> str:
+    timings = {k: v for k, v in result.items() if isinstance(v, float)}
+    text = (
+        f"Unit-stride variant of {result['config']} at {result['size']} "
+        f"({result['shared']} bytes of shared memory), TFLOP/s:\n\n"
+    )
+    return text + _table(["launch", "TFLOP/s"], [[k, f"{v:.1f}"] for k, v in timings.items()])
+
+
 def cycles_section(rows: list[dict]) -> str:
     cublas = next(r for r in rows if r["contender"] == CUBLAS)
     body = [
@@ -236,6 +245,7 @@ def render(results: dict) -> str:
     facts: dict = {}
     sections = [
         ("matmul", "fp16 matmul", matmul_section),
+        ("carveout", "Shared-memory carveout experiment", carveout_section),
         ("launch", "Launch cost, host ns per launch (128^3 matmul, one thread block)", launch_section),
         ("dispatch", "Dispatcher cost on the CPU (no-op driver)", dispatch_section),
         ("cycles", "Cycles at 4096 (Nsight Compute, no clock control, config 0)", cycles_section),

@@ -29,7 +29,7 @@ import build
 import report
 from kernels import KERNELS, MATMUL
 
-STEPS = ("environment", "build", "correctness", "isolation", "matmul", "launch", "dispatch", "cycles")
+STEPS = ("environment", "build", "correctness", "isolation", "matmul", "carveout", "launch", "dispatch", "cycles")
 NCU_METRICS = (
     "gpu__time_duration.sum",
     "gpc__cycles_elapsed.max",
@@ -137,6 +137,18 @@ class Bench:
         jit = speed.load_jit_kernel(self.source(MATMUL))
         libraries = self._libraries(MATMUL.out_name)
         return {"rows": speed.bench_matmul(jit, libraries)}
+
+    def step_carveout(self) -> dict:
+        """The config whose unit-stride kernel needs the most shared memory beyond 48 KiB."""
+        import speed
+
+        _, upstream, variants = self.upstream[MATMUL.out_name]
+        unit = [v for v in variants if v.spec == "unit_stride" and v.shared > 49152]
+        if not unit:
+            raise RuntimeError("no unit-stride variant needs more than 48 KiB of shared memory")
+        chosen = max(unit, key=lambda v: v.shared)
+        ours = [library for _, library in self.ours.get(MATMUL.out_name, [])]
+        return {"shared": chosen.shared, **speed.carveout_experiment(upstream, ours, chosen.config_index)}
 
     def step_launch(self) -> list[dict]:
         """Every path launches config 0's aligned kernel at 128^3 (one thread block); one

@@ -3,6 +3,7 @@ card in the same run; and the Triton JIT's host launch cost."""
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import statistics
 import time
@@ -125,6 +126,38 @@ def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
                 }
             )
     return rows
+
+
+def carveout_experiment(
+    upstream: LinkedLibrary, ours: list[LinkedLibrary], config_index: int, size: int = 4001
+) -> dict:
+    """Upstream's loader asks for CU_FUNC_CACHE_PREFER_SHARED when a kernel needs more than
+    48 KiB of shared memory (so does the Triton JIT's); the ttlink runtime leaves the cache
+    configuration alone. Times upstream's unit-stride variant of one config as loaded, then
+    after cuFuncSetCacheConfig(PREFER_NONE) on its CUfunction, beside ours."""
+    spec = next(s for s in MATMUL.specialisations if s.name == "unit_stride")
+    a = torch.randn(size, size, dtype=torch.float16, device="cuda")
+    b = torch.randn(size, size, dtype=torch.float16, device="cuda")
+    c = torch.empty(size, size, dtype=torch.float16, device="cuda")
+
+    def timed(library: LinkedLibrary) -> float:
+        launch = _aot_launcher(library, lambda s, v: library.variant(config_index, spec, s, v), a, b, c)
+        ms = [triton.testing.do_bench(launch, warmup=10, rep=40, return_mode="median") for _ in range(3)]
+        return 2 * size**3 / (statistics.median(ms) * 1e-3) / 1e12
+
+    result = {"config": MATMUL.configs[config_index].name, "size": size, "variant": spec.name}
+    result["upstream as loaded"] = timed(upstream)
+    symbol = upstream.variants[config_index, spec.name]
+    function = upstream.pointer_variable(f"{symbol}_func")
+    driver = ctypes.CDLL("libcuda.so.1")
+    prefer_none = 0
+    status = driver.cuFuncSetCacheConfig(function, prefer_none)
+    if status != 0:
+        raise RuntimeError(f"cuFuncSetCacheConfig returned {status}")
+    result["upstream with PREFER_NONE"] = timed(upstream)
+    for library in ours:
+        result[library.label] = timed(library)
+    return result
 
 
 def jit_launch_cost(jit_kernel, batch: int = 100, batches: int = 200) -> dict:
