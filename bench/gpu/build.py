@@ -66,6 +66,7 @@ class UpstreamVariant:
     algo_function: str  # link.py's per-algo dispatcher that tries this variant
     shared: int  # dynamic shared memory of its launch, bytes
     threads: int
+    header: Path
 
 
 def _upstream_compile_one(kernel: Kernel, source: Path, out_dir: Path, index: int, spec_index: int, env: dict) -> Path:
@@ -80,19 +81,14 @@ def _upstream_compile_one(kernel: Kernel, source: Path, out_dir: Path, index: in
     return header
 
 
-def build_upstream(
-    kernel: Kernel, source: Path, build_dir: Path, cache_dir: Path
-) -> tuple[Path, list[UpstreamVariant]]:
-    """compile.py for every config x specialisation, link.py over the headers in table
-    order (it numbers algos in header order), gcc into one shared library."""
+def compile_upstream(kernel: Kernel, source: Path, build_dir: Path, cache_dir: Path) -> list[UpstreamVariant]:
+    """compile.py for every config x specialisation, in table order."""
     out_dir = build_dir / f"upstream_{kernel.out_name}"
     out_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TRITON_CACHE_DIR=str(cache_dir))
     jobs = [(i, s) for i in range(len(kernel.configs)) for s in range(len(kernel.specialisations))]
     with ThreadPoolExecutor(max_workers=8) as pool:
         headers = list(pool.map(lambda job: _upstream_compile_one(kernel, source, out_dir, *job, env), jobs))
-    linked = out_dir / f"{UPSTREAM_PREFIX}{kernel.out_name}_linked"
-    subprocess.run([sys.executable, "-m", "triton.tools.link", *map(str, headers), "-o", str(linked)], check=True)
     variants = []
     for (index, spec_index), header in zip(jobs, headers, strict=True):
         directive = re.search(r"// tt-linker: (\w+):(.+):(\w+)", header.read_text())
@@ -108,21 +104,36 @@ def build_upstream(
                 algo_function=f"{UPSTREAM_PREFIX}{kernel.out_name}_{algo_info}",
                 shared=int(launch.group(3)),
                 threads=int(launch.group(1)) * int(launch.group(2)),
+                header=header,
             )
         )
-    library = build_dir / f"lib{UPSTREAM_PREFIX}{kernel.out_name}.so"
+    return variants
+
+
+def link_upstream(variants: list[UpstreamVariant], library: Path) -> Path:
+    """link.py over the variants' headers in table order (it numbers algos in header order),
+    gcc into one shared library."""
+    headers = [v.header for v in variants]
+    linked = library.parent / f"{library.stem}_linked"
+    subprocess.run([sys.executable, "-m", "triton.tools.link", *map(str, headers), "-o", str(linked)], check=True)
     sources = [h.with_suffix(".c") for h in headers] + [linked.with_suffix(".c")]
     # compile.py's C calls exit() without including stdlib.h
     cc(sources, library, shared=True, extra=("-include", "stdlib.h", libcuda_path()))
-    return library, variants
+    return library
 
 
-def build_ours(kernel: Kernel, ours_dir: Path, build_dir: Path) -> Path:
+def build_ours(kernel: Kernel, ours_dir: Path, build_dir: Path, examples_only: bool = False) -> Path:
     """The variant sources and the dispatcher `ttlink` generated, plus the ttlink runtime.
-    No -lcuda: the runtime finds the driver with dlopen."""
+    No -lcuda: the runtime finds the driver with dlopen. EXAMPLES_ONLY: examples/BUILD.bazel's
+    variants and their dispatcher."""
     source_dir = ours_dir / kernel.out_name
     build_dir.mkdir(parents=True, exist_ok=True)
-    library = build_dir / f"lib{kernel.out_name}.so"
-    sources = sorted(source_dir.glob("*.c")) + sorted(RUNTIME_DIR.glob("*.c"))
-    cc(sources, library, shared=True, extra=(f"-I{RUNTIME_DIR}", f"-I{source_dir}"))
+    if examples_only:
+        variants = kernel.example_variants()
+        library, linked = build_dir / f"lib{kernel.out_name}_examples.so", f"{kernel.out_name}_linked_examples.c"
+    else:
+        variants = [(i, s) for i in range(len(kernel.configs)) for s in kernel.specialisations]
+        library, linked = build_dir / f"lib{kernel.out_name}.so", f"{kernel.out_name}_linked.c"
+    sources = [source_dir / f"{kernel.variant_stem(i, s)}.c" for i, s in variants] + [source_dir / linked]
+    cc(sources + sorted(RUNTIME_DIR.glob("*.c")), library, shared=True, extra=(f"-I{RUNTIME_DIR}", f"-I{source_dir}"))
     return library

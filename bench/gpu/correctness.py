@@ -108,7 +108,7 @@ def run_matrix(library: LinkedLibrary, stream: int) -> list[Row]:
             for problem in problems(kernel, size):
                 record(name, size, problem, call(problem.values))
         for index in range(len(kernel.configs)):
-            for spec in kernel.specialisations:
+            for spec in (s for s in kernel.specialisations if (index, s.name) in library.variants):
                 entry = f"variant {kernel.configs[index].name} {spec.name}"
                 for problem in problems(kernel, size):
                     if not spec.holds(problem.values):

@@ -57,6 +57,7 @@ class Kernel:
     configs: tuple[Config, ...]
     specialisations: tuple[Specialisation, ...]  # most specialised first, generic last
     grid_dims: tuple[tuple[str, int], ...]  # grid X = product of cdiv(arg, constexpr i)
+    example_specs: tuple[str, ...] = ()  # examples/BUILD.bazel's subset, when it is a strict one
 
     def signature(self, config: Config, spec: Specialisation) -> str:
         """compile.py's -s argument: hinted types, then constexpr values."""
@@ -74,6 +75,10 @@ class Kernel:
         for arg, i in self.grid_dims:
             size *= -(-values[arg] // config.constexprs[i])
         return size
+
+    def example_variants(self) -> list[tuple[int, Specialisation]]:
+        """(config index, specialisation) of every variant examples/BUILD.bazel compiles."""
+        return [(i, s) for i in range(len(self.configs)) for s in self.specialisations if s.name in self.example_specs]
 
     def variant_stem(self, config_index: int, spec: Specialisation) -> str:
         return f"{self.out_name}_{config_index}_{spec.name}"
@@ -123,6 +128,7 @@ MATMUL = Kernel(
         Specialisation("generic", (N,) * 12),
     ),
     grid_dims=(("M", 0), ("N", 1)),
+    example_specs=("aligned", "all_16", "generic"),
 )
 
 VECTOR_ADD = Kernel(

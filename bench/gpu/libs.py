@@ -78,12 +78,14 @@ class LinkedLibrary:
         return self._function(f"{self.name}_get_num_algos", [])()
 
 
-def load_ours(path: Path, kernel: Kernel, ours_dir: Path, label: str) -> LinkedLibrary:
+def load_ours(path: Path, kernel: Kernel, ours_dir: Path, label: str, specs: tuple[str, ...] = ()) -> LinkedLibrary:
     """Variant entry points from each header's ttlink-meta line; algo numbers from the
-    library's own `{name}_get_algo_name`."""
+    library's own `{name}_get_algo_name`. SPECS: the specialisations linked in (default all)."""
     variants = {}
     for index in range(len(kernel.configs)):
         for spec in kernel.specialisations:
+            if specs and spec.name not in specs:
+                continue
             header = ours_dir / kernel.out_name / f"{kernel.variant_stem(index, spec)}.h"
             lines = header.read_text().splitlines()
             (number,) = [n for n, line in enumerate(lines, 1) if line.startswith(DIRECTIVE)]
@@ -91,7 +93,7 @@ def load_ours(path: Path, kernel: Kernel, ours_dir: Path, label: str) -> LinkedL
     library = LinkedLibrary(label, path, kernel, kernel.out_name, variants, [])
     get_name = library._function(f"{kernel.out_name}_get_algo_name", [ctypes.c_int])
     get_name.restype = ctypes.c_char_p
-    specs = tuple(s.name for s in kernel.specialisations)
+    specs = specs or tuple(s.name for s in kernel.specialisations)
     for algo_id in range(library.num_algos()):
         algo_name = get_name(algo_id).decode()
         (index,) = [i for i, config in enumerate(kernel.configs) if config.name == algo_name]
@@ -100,7 +102,7 @@ def load_ours(path: Path, kernel: Kernel, ours_dir: Path, label: str) -> LinkedL
     return library
 
 
-def load_upstream(path: Path, kernel: Kernel, built: list[UpstreamVariant]) -> LinkedLibrary:
+def load_upstream(path: Path, kernel: Kernel, built: list[UpstreamVariant], label: str) -> LinkedLibrary:
     """link.py numbers algos in the order their headers were given: the table's order."""
     variants = {(v.config_index, v.spec): v.symbol for v in built}
     algos: dict[str, Algo] = {}
@@ -110,4 +112,4 @@ def load_upstream(path: Path, kernel: Kernel, built: list[UpstreamVariant]) -> L
         algo = algos[v.algo_function]
         algos[v.algo_function] = Algo(algo.config_index, algo.function, algo.algo_id, algo.specs + (v.spec,))
     name = UPSTREAM_PREFIX + kernel.out_name
-    return LinkedLibrary("upstream AOT", path, kernel, name, variants, list(algos.values()))
+    return LinkedLibrary(label, path, kernel, name, variants, list(algos.values()))

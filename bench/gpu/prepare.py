@@ -44,8 +44,11 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             list(pool.map(lambda job, k=kernel, d=out_dir: compile_variant(k, *job, d, env), jobs))
         headers = sorted(str(h) for h in out_dir.glob(f"{kernel.out_name}_*.h") if not h.stem.endswith("_linked"))
-        linked = out_dir / f"{kernel.out_name}_linked"
-        subprocess.run([sys.executable, "-m", "ttlink", "link", *headers, "-o", str(linked)], check=True, env=env)
+        link = [sys.executable, "-m", "ttlink", "link", "-o"]
+        subprocess.run([*link, str(out_dir / f"{kernel.out_name}_linked"), *headers], check=True, env=env)
+        if kernel.example_specs:  # the same variants, as examples/BUILD.bazel links them
+            subset = [str(out_dir / f"{kernel.variant_stem(i, s)}.h") for i, s in kernel.example_variants()]
+            subprocess.run([*link, str(out_dir / f"{kernel.out_name}_linked_examples"), *subset], check=True, env=env)
     import triton
 
     manifest = {"triton": triton.__version__, "targets": list(TARGETS), "kernels": [k.out_name for k in KERNELS]}

@@ -58,6 +58,7 @@ class Bench:
         self.results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "steps": {}}
         self.ours: dict = {}  # out name -> [(library path, LinkedLibrary)], the main build first
         self.upstream: dict = {}  # out name -> (library path, LinkedLibrary, [UpstreamVariant])
+        self.examples: dict = {}  # out name -> [LinkedLibrary]: examples/BUILD.bazel's variants only
         self.harness: dict[str, Path] = {}
 
     def source(self, kernel) -> Path:
@@ -88,15 +89,26 @@ class Bench:
         built = {}
         cache = self.build_dir / "triton-cache"
         for kernel in KERNELS:
-            path, variants = build.build_upstream(kernel, self.source(kernel), self.build_dir, cache)
-            self.upstream[kernel.out_name] = (path, libs.load_upstream(path, kernel, variants), variants)
-            built[f"upstream {kernel.out_name}"] = str(path)
+            out = kernel.out_name
+            variants = build.compile_upstream(kernel, self.source(kernel), self.build_dir, cache)
+            path = build.link_upstream(variants, self.build_dir / f"lib{build.UPSTREAM_PREFIX}{out}.so")
+            self.upstream[out] = (path, libs.load_upstream(path, kernel, variants, "upstream AOT"), variants)
+            built[f"upstream {out}"] = str(path)
             for number, ours_dir in enumerate(map(Path, self.args.ours)):
                 manifest = _read_json(ours_dir / "manifest.json")
                 label = "rules_triton" if number == 0 else f"rules_triton (Triton {manifest['triton']})"
                 path = build.build_ours(kernel, ours_dir, self.build_dir / f"ours{number}")
-                self.ours.setdefault(kernel.out_name, []).append((path, libs.load_ours(path, kernel, ours_dir, label)))
-                built[f"{label} {kernel.out_name}"] = str(path)
+                self.ours.setdefault(out, []).append((path, libs.load_ours(path, kernel, ours_dir, label)))
+                built[f"{label} {out}"] = str(path)
+            if kernel.example_specs and self.args.ours:
+                label = "examples' variants only"
+                subset = [v for v in variants if v.spec in kernel.example_specs]
+                path = build.link_upstream(subset, self.build_dir / f"lib{build.UPSTREAM_PREFIX}{out}_examples.so")
+                upstream = libs.load_upstream(path, kernel, subset, f"upstream AOT, {label}")
+                ours_dir = Path(self.args.ours[0])
+                path = build.build_ours(kernel, ours_dir, self.build_dir / "ours0", examples_only=True)
+                ours = libs.load_ours(path, kernel, ours_dir, f"rules_triton, {label}", kernel.example_specs)
+                self.examples[out] = [ours, upstream]
         for name in ("isolation", "launch_cost"):
             self.harness[name] = build.build_harness(name, self.build_dir)
         return built
@@ -111,7 +123,7 @@ class Bench:
         stream = torch.cuda.current_stream().cuda_stream
         rows = []
         for kernel in KERNELS:
-            for library in self._libraries(kernel.out_name):
+            for library in self._libraries(kernel.out_name) + self.examples.get(kernel.out_name, []):
                 rows += correctness.as_dicts(correctness.run_matrix(library, stream))
         return rows
 
