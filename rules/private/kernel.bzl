@@ -2,6 +2,7 @@
 TritonAssemble action per config x specialisation (C for all targets)."""
 
 load("@rules_cuda//cuda:defs.bzl", "CudaArchsInfo")
+load(":actions.bzl", "run_ttlink")
 load(":providers.bzl", "TritonKernelInfo")
 load(
     ":specializations.bzl",
@@ -16,14 +17,6 @@ load(
     "variant_tag",
 )
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "find_triton_toolchain")
-
-# Python must not write bytecode next to its sources (nothing outside declared outputs) and
-# must hash strings the same way in every run. ttlink itself gives Triton a private HOME and
-# cache directory per invocation.
-_ACTION_ENV = {
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONHASHSEED": "0",
-}
 
 def _decode(label, attribute, text, expected_type):
     value = json.decode(text)
@@ -57,7 +50,7 @@ def _python_path(deps):
         roots[root or "."] = True
     return ":".join(roots.keys())
 
-def _compile(ctx, ttlink, deps, kernel, signature, config, target, output, hints_tag):
+def _compile(ctx, deps, kernel, signature, config, target, output, hints_tag):
     args = ctx.actions.args()
     args.add("compile")
     args.add(ctx.file.src)
@@ -67,22 +60,17 @@ def _compile(ctx, ttlink, deps, kernel, signature, config, target, output, hints
     args.add("-ns", config.num_stages)
     args.add("--target", target)
     args.add("--binary-out", output)
-    env = dict(_ACTION_ENV)
-    if ctx.attr.deps:
-        env["PYTHONPATH"] = _python_path(deps)
-    ctx.actions.run(
-        executable = ttlink,
-        arguments = [args],
+    run_ttlink(
+        ctx,
+        mnemonic = "TritonCompile",
+        arguments = args,
         inputs = depset([ctx.file.src], transitive = [deps]),
         outputs = [output],
-        mnemonic = "TritonCompile",
         progress_message = "Compiling Triton kernel %s (%s; hints %s) for %s" % (kernel, config.description, hints_tag, target),
-        env = env,
-        use_default_shell_env = True,
-        toolchain = TOOLCHAIN_TYPE,
+        env = {"PYTHONPATH": _python_path(deps)} if ctx.attr.deps else {},
     )
 
-def _assemble(ctx, ttlink, name, binaries, grid, header, source, description):
+def _assemble(ctx, name, binaries, grid, header, source, description):
     args = ctx.actions.args()
     args.add("assemble")
     args.add_all(binaries)
@@ -91,16 +79,13 @@ def _assemble(ctx, ttlink, name, binaries, grid, header, source, description):
     args.add("-o", header.path[:-len(".h")])
     if ctx.attr.embed_ptx:
         args.add("--embed-ptx")
-    ctx.actions.run(
-        executable = ttlink,
-        arguments = [args],
+    run_ttlink(
+        ctx,
+        mnemonic = "TritonAssemble",
+        arguments = args,
         inputs = binaries,
         outputs = [header, source],
-        mnemonic = "TritonAssemble",
         progress_message = "Writing C for Triton kernel %s (%s)" % (name, description),
-        env = _ACTION_ENV,
-        use_default_shell_env = True,
-        toolchain = TOOLCHAIN_TYPE,
     )
 
 def _triton_kernel_impl(ctx):
@@ -130,11 +115,11 @@ def _triton_kernel_impl(ctx):
             binaries = []
             for target in targets:
                 binary = ctx.actions.declare_file("%s/%s.json" % (base, target.replace(":", "_")))
-                _compile(ctx, toolchain.ttlink, deps, ctx.attr.kernel, signature, config, target, binary, tag)
+                _compile(ctx, deps, ctx.attr.kernel, signature, config, target, binary, tag)
                 binaries.append(binary)
             header = ctx.actions.declare_file(base + ".h")
             source = ctx.actions.declare_file(base + ".c")
-            _assemble(ctx, toolchain.ttlink, name, binaries, config.grid, header, source, "%s; hints %s" % (config.description, tag))
+            _assemble(ctx, name, binaries, config.grid, header, source, "%s; hints %s" % (config.description, tag))
             variants.append(struct(
                 config = dict(config.values, num_warps = config.num_warps, num_stages = config.num_stages),
                 hints = hints,

@@ -8,9 +8,10 @@ changed config recompiles only its own variants' C and the dispatcher.
 load("@rules_cc//cc:find_cc_toolchain.bzl", "find_cc_toolchain", "use_cc_toolchain")
 load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
 load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
+load(":actions.bzl", "run_ttlink")
 load(":providers.bzl", "TritonKernelInfo")
 load(":specializations.bzl", "attr_fail")
-load(":toolchain.bzl", "TOOLCHAIN_TYPE", "find_triton_toolchain")
+load(":toolchain.bzl", "TOOLCHAIN_TYPE")
 
 def _link(ctx, kernels):
     headers = depset(transitive = [kernel.headers for kernel in kernels])
@@ -22,16 +23,13 @@ def _link(ctx, kernels):
     args.add("-o", header.path[:-len(".h")])
     if ctx.attr.prefix:
         args.add("--prefix", ctx.attr.prefix)
-    ctx.actions.run(
-        executable = find_triton_toolchain(ctx).ttlink,
-        arguments = [args],
+    run_ttlink(
+        ctx,
+        mnemonic = "TritonLink",
+        arguments = args,
         inputs = headers,
         outputs = [header, source],
-        mnemonic = "TritonLink",
         progress_message = "Linking Triton kernels %s into %s" % (", ".join([k.name for k in kernels]), header.short_path),
-        env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
-        use_default_shell_env = True,
-        toolchain = TOOLCHAIN_TYPE,
     )
     return header, source
 
