@@ -8,7 +8,7 @@ triton.toolchain(triton = "//third_party:triton")   # or: your own py_library of
 
 Repositories: `triton_toolchains` (registered by rules_triton) and `triton_X_Y_Z` for
 every wheel version fetched (the toolchain's and those named by `triton.wheel`), each with
-`:triton` (py_library) and `:cuda_include` (the CUDA headers the wheel ships).
+`:triton` (py_library).
 """
 
 load("//rules/private:repositories.bzl", "DEFAULT_VERSION", "triton_toolchains", "triton_wheel")
