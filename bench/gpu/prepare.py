@@ -20,15 +20,31 @@ from kernels import KERNELS, TARGETS, Kernel
 REPO = Path(__file__).resolve().parents[2]
 
 
-def compile_variant(kernel: Kernel, index: int, spec_index: int, out_dir: Path, env: dict) -> None:
+def compile_variant(
+    kernel: Kernel, index: int, spec_index: int, out_dir: Path, env: dict, targets: tuple[str, ...] = TARGETS
+) -> None:
     config, spec = kernel.configs[index], kernel.specialisations[spec_index]
     command = [sys.executable, "-m", "ttlink", "compile", str(REPO / kernel.source), "-n", kernel.function]
     command += ["-s", kernel.signature(config, spec), "-g", kernel.grid(config)]
     command += ["-w", str(config.num_warps), "-ns", str(config.num_stages), "-on", kernel.out_name]
     command += ["-o", str(out_dir / kernel.variant_stem(index, spec))]
-    for target in TARGETS:
+    for target in targets:
         command += ["--target", target]
     subprocess.run(command, check=True, cwd=REPO, env=env)
+
+
+def link(kernel: Kernel, out_dir: Path, env: dict) -> None:
+    """`{out}_linked`: every variant in OUT_DIR; `{out}_linked_examples`: examples/BUILD.bazel's."""
+    command = [sys.executable, "-m", "ttlink", "link", "-o"]
+    every = [
+        out_dir / f"{kernel.variant_stem(i, s)}.h" for i in range(len(kernel.configs)) for s in kernel.specialisations
+    ]
+    subprocess.run([*command, str(out_dir / f"{kernel.out_name}_linked"), *map(str, every)], check=True, env=env)
+    if kernel.example_specs:
+        subset = [out_dir / f"{kernel.variant_stem(i, s)}.h" for i, s in kernel.example_variants()]
+        subprocess.run(
+            [*command, str(out_dir / f"{kernel.out_name}_linked_examples"), *map(str, subset)], check=True, env=env
+        )
 
 
 def main() -> None:
@@ -43,12 +59,7 @@ def main() -> None:
         jobs = [(i, s) for i in range(len(kernel.configs)) for s in range(len(kernel.specialisations))]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             list(pool.map(lambda job, k=kernel, d=out_dir: compile_variant(k, *job, d, env), jobs))
-        headers = sorted(str(h) for h in out_dir.glob(f"{kernel.out_name}_*.h") if not h.stem.endswith("_linked"))
-        link = [sys.executable, "-m", "ttlink", "link", "-o"]
-        subprocess.run([*link, str(out_dir / f"{kernel.out_name}_linked"), *headers], check=True, env=env)
-        if kernel.example_specs:  # the same variants, as examples/BUILD.bazel links them
-            subset = [str(out_dir / f"{kernel.variant_stem(i, s)}.h") for i, s in kernel.example_variants()]
-            subprocess.run([*link, str(out_dir / f"{kernel.out_name}_linked_examples"), *subset], check=True, env=env)
+        link(kernel, out_dir, env)
     import triton
 
     manifest = {"triton": triton.__version__, "targets": list(TARGETS), "kernels": [k.out_name for k in KERNELS]}
