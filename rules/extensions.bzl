@@ -43,6 +43,13 @@ def _chosen_toolchain(module_ctx):
             return tags[0]
     return struct(version = DEFAULT_VERSION, sha256 = "", triton = None)
 
+def _exec_constraints(module_ctx, chosen):
+    """A fetched wheel runs on Linux on the fetching machine's CPU; your own Triton anywhere."""
+    cpu = {"amd64": "x86_64", "arm64": "aarch64"}.get(module_ctx.os.arch, module_ctx.os.arch)
+    if chosen.triton or cpu not in ("x86_64", "aarch64"):
+        return []
+    return [str(Label("@platforms//os:linux")), str(Label("@platforms//cpu:" + cpu))]
+
 def _triton_impl(module_ctx):
     chosen = _chosen_toolchain(module_ctx)
     wheels = {}
@@ -55,6 +62,7 @@ def _triton_impl(module_ctx):
         triton_wheel(name = wheel_repo_name(version), version = version, sha256 = sha256)
     triton_toolchains(
         name = "triton_toolchains",
+        exec_compatible_with = _exec_constraints(module_ctx, chosen),
         triton = str(chosen.triton) if chosen.triton else "@%s//:triton" % wheel_repo_name(chosen.version),
         version = chosen.version,
     )

@@ -86,6 +86,7 @@ def _triton_toolchains_impl(rctx):
     rctx.symlink(rctx.attr._main, "ttlink_main.py")
     rctx.template("BUILD.bazel", rctx.attr._build_template, {
         "{defs}": str(Label("//rules:defs.bzl")),
+        "{exec_compatible_with}": repr(rctx.attr.exec_compatible_with),
         "{main_deps}": repr([str(Label("//ttlink")), rctx.attr.triton]),
         "{python_defs}": str(Label("@rules_python//python:defs.bzl")),
         "{toolchain_type}": str(Label("//rules:toolchain_type")),
@@ -96,6 +97,7 @@ triton_toolchains = repository_rule(
     implementation = _triton_toolchains_impl,
     doc = "The hub repository holding the registered Triton toolchain (`@triton_toolchains//:all`).",
     attrs = {
+        "exec_compatible_with": attr.string_list(doc = "Constraints of the platforms that can run the toolchain's Triton."),
         "triton": attr.string(mandatory = True, doc = "Label (canonical form) of a py_library making `import triton` work."),
         "version": attr.string(mandatory = True, doc = "Triton version, for the record."),
         "_build_template": attr.label(default = "//rules/private/templates:BUILD.triton_toolchains"),
