@@ -62,7 +62,16 @@ def main() -> None:
         link(kernel, out_dir, env)
     import triton
 
-    manifest = {"triton": triton.__version__, "targets": list(TARGETS), "kernels": [k.out_name for k in KERNELS]}
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    manifest = {
+        "triton": triton.__version__,
+        "targets": list(TARGETS),
+        "kernels": [k.out_name for k in KERNELS],
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "ttlink_modified": bool(git("status", "--porcelain", "--", "ttlink", "examples")),
+    }
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 

@@ -236,7 +236,13 @@ def render(results: dict) -> str:
     parts = [f"## GPU benchmark, {results['started']}"]
     env = results["steps"].get("environment", {}).get("result")
     if env:
-        builds = ", ".join(f"Triton {m['triton']} ({', '.join(m['targets'])})" for m in env["ours_manifests"] if m)
+        builds = ", ".join(
+            f"Triton {m['triton']} ({', '.join(m['targets'])}; commit {m.get('commit', '?')}"
+            + (" with local changes" if m.get("ttlink_modified") else "")
+            + ")"
+            for m in env["ours_manifests"]
+            if m
+        )
         parts.append(
             f"GPU: {'; '.join(env['gpus'])}. CPU: {env['cpu']}. torch {env['torch']} (CUDA {env['cuda_runtime']}). "
             f"Triton {env['triton_on_gpu_machine']} for the JIT and upstream AOT; rules_triton builds: {builds}; "
