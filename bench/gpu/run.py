@@ -148,7 +148,7 @@ class Bench:
 
         jit = speed.load_jit_kernel(self.source(MATMUL))
         libraries = self._libraries(MATMUL.out_name)
-        return {"rows": speed.bench_matmul(jit, libraries)}
+        return {"rows": speed.bench_matmul(jit, libraries), "back_to_back": speed.bench_back_to_back(jit, libraries)}
 
     def step_carveout(self) -> dict:
         """The config whose unit-stride kernel needs the most shared memory beyond 48 KiB."""

@@ -160,6 +160,33 @@ def carveout_experiment(
     return result
 
 
+def bench_back_to_back(jit_kernel, libraries: list[LinkedLibrary], size: int = 4096, launches: int = 50) -> list[dict]:
+    """A second method beside do_bench: LAUNCHES launches back to back between two events
+    (no L2 flush in between, the card in its sustained power state), median of ROUNDS
+    interleaved rounds; config by config as in bench_matmul."""
+    a = torch.randn(size, size, dtype=torch.float16, device="cuda")
+    b = torch.randn(size, size, dtype=torch.float16, device="cuda")
+    c = torch.empty(size, size, dtype=torch.float16, device="cuda")
+    contenders = [x for x in matmul_contenders(jit_kernel, libraries, size, a, b, c) if not x[0].endswith("unhinted")]
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    timings: dict[tuple[str, str], list[float]] = {}
+    for round_index in range(ROUNDS):
+        shift = round_index * len(contenders) // ROUNDS
+        for contender, config, launch in contenders[shift:] + contenders[:shift]:
+            launch()
+            start.record()
+            for _ in range(launches):
+                launch()
+            end.record()
+            end.synchronize()
+            timings.setdefault((contender, config), []).append(start.elapsed_time(end) / launches)
+    return [
+        {"size": size, "contender": contender, "config": config, "ms_rounds": runs,
+         "tflops": 2 * size**3 / (statistics.median(runs) * 1e-3) / 1e12}
+        for (contender, config), runs in timings.items()
+    ]  # fmt: skip
+
+
 def jit_launch_cost(jit_kernel, batch: int = 100, batches: int = 200) -> dict:
     """Host ns per Triton JIT launch of the 128^3 matmul, plain and inside graph capture."""
     size = 128
