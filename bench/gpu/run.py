@@ -198,7 +198,8 @@ class Bench:
 
         import cycles
 
-        ncu = shutil.which("ncu") or next(iter(sorted(Path("/opt/nvidia").glob("nsight-compute/*/ncu"))), None)
+        installed = sorted(Path("/opt/nvidia").glob("nsight-compute/*/ncu")) + [Path("/usr/local/cuda/bin/ncu")]
+        ncu = shutil.which("ncu") or next((str(p) for p in installed if p.is_file()), None)
         if ncu is None:
             raise RuntimeError("ncu not found")
         (ours_path, ours), (up_path, up, _) = self.ours[MATMUL.out_name][0], self.upstream[MATMUL.out_name]
