@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -18,6 +19,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RUNTIME_DIR = REPO / "ttlink" / "runtime"
 UPSTREAM_PREFIX = "up_"  # upstream's out names, so no symbol is shared with ours
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
 
 
 def cuda_include_dir() -> Path:

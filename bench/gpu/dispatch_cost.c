@@ -12,11 +12,6 @@
 #define CALLS 1000000
 #define REPEATS 21
 
-typedef CUresult (*full_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t, int32_t, int32_t,
-                            int32_t, int32_t, int32_t, int32_t, int32_t);
-typedef CUresult (*aligned_variant_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t, int32_t,
-                                       int32_t, int32_t, int32_t);
-
 /* Arguments that satisfy every hint of the aligned variant: the dispatcher picks it. */
 static const CUdeviceptr A = 0x10000, B = 0x20000, C = 0x30000;
 static const int32_t n = 4096, one = 1;
@@ -27,10 +22,10 @@ static const char *labels[4] = {"variant", "algo", "dispatch", "default"};
 
 static CUresult call(int which) {
   switch (which) {
-    case 0: return ((aligned_variant_fn)entry[0])(NULL, A, B, C, n, n, n, n, n, n);
-    case 1: return ((full_fn)entry[1])(NULL, A, B, C, n, n, n, n, one, n, one, n, one);
+    case 0: return ((matmul_aligned_variant_fn)entry[0])(NULL, A, B, C, n, n, n, n, n, n);
+    case 1: return ((matmul_full_fn)entry[1])(NULL, A, B, C, n, n, n, n, one, n, one, n, one);
     case 2: return ((matmul_algo_fn)entry[2])(NULL, A, B, C, n, n, n, n, one, n, one, n, one, algo_id);
-    default: return ((full_fn)entry[3])(NULL, A, B, C, n, n, n, n, one, n, one, n, one);
+    default: return ((matmul_full_fn)entry[3])(NULL, A, B, C, n, n, n, n, one, n, one, n, one);
   }
 }
 

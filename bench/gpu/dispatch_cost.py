@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 from pathlib import Path
 
 import build
 from kernels import MATMUL
 from libs import LinkedLibrary
-
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def measure(build_dir: Path, libraries: list[tuple[Path, LinkedLibrary]]) -> dict:
@@ -45,7 +37,7 @@ def measure(build_dir: Path, libraries: list[tuple[Path, LinkedLibrary]]) -> dic
             raise RuntimeError(f"dispatch_cost {library.label} exited {done.returncode}: {done.stderr[-500:]}")
     ours = {r["call"]: r["ns_per_call"] for r in rows if r["library"] == "rules_triton"}
     return {
-        "machine": f"{_cpu_name()}, {os.cpu_count()} logical CPUs",
+        "machine": f"{build.cpu_name()}, {os.cpu_count()} logical CPUs",
         "calls": rows[0]["calls"],
         "repeats": rows[0]["repeats"],
         "kernel": f"{MATMUL.out_name} config {MATMUL.configs[0].name}, aligned variant's arguments",

@@ -47,6 +47,12 @@ static inline const char *result_name(CUresult result) {
 
 typedef CUresult (*matmul_algo_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t,
                                    int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int);
+/* NAME_default and NAME_{algo}: the full arguments, no algo_id. */
+typedef CUresult (*matmul_full_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t, int32_t,
+                                   int32_t, int32_t, int32_t, int32_t, int32_t, int32_t);
+/* The aligned variant's entry point: stride_ak, stride_bn and stride_cn are :1, so absent. */
+typedef CUresult (*matmul_aligned_variant_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t,
+                                              int32_t, int32_t, int32_t, int32_t);
 typedef int (*num_algos_fn)(void);
 
 struct matmul_api {

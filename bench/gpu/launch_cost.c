@@ -21,11 +21,6 @@
 #define WARMUP 1000
 #define MAX_PATHS 16
 
-typedef CUresult (*full_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t, int32_t, int32_t,
-                            int32_t, int32_t, int32_t, int32_t, int32_t);
-typedef CUresult (*aligned_variant_fn)(CUstream, CUdeviceptr, CUdeviceptr, CUdeviceptr, int32_t, int32_t, int32_t,
-                                       int32_t, int32_t, int32_t);
-
 struct path {
   char spec[512];
   const char *label;
@@ -53,9 +48,9 @@ static CUresult launch(const struct path *p, CUstream stream) {
     case ALGO:
       return ((matmul_algo_fn)p->entry)(stream, a, b, c, n, n, n, n, one, n, one, n, one, p->algo_id);
     case FULL:
-      return ((full_fn)p->entry)(stream, a, b, c, n, n, n, n, one, n, one, n, one);
+      return ((matmul_full_fn)p->entry)(stream, a, b, c, n, n, n, n, one, n, one, n, one);
     case VARIANT:
-      return ((aligned_variant_fn)p->entry)(stream, a, b, c, n, n, n, n, n, n);
+      return ((matmul_aligned_variant_fn)p->entry)(stream, a, b, c, n, n, n, n, n, n);
   }
   return CUDA_ERROR_INVALID_VALUE;
 }

@@ -78,7 +78,7 @@ class Bench:
             "triton_on_gpu_machine": triton.__version__,
             "cuda_runtime": torch.version.cuda,
             "python": platform.python_version(),
-            "cpu": _cpu_name(),
+            "cpu": build.cpu_name(),
             "gcc": subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True).stdout.strip(),
             "ours_manifests": [_read_json(Path(d) / "manifest.json") for d in self.args.ours],
         }
@@ -252,13 +252,6 @@ class Bench:
         text = report.render(self.results)
         (out / "report.md").write_text(text)
         print(text)
-
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def _read_json(path: Path) -> dict | None:
