@@ -1,7 +1,8 @@
 """The GPU benchmark, in one go on the GPU machine: builds upstream AOT and rules_triton
-libraries and the C harnesses, runs the correctness matrix, the isolation checks, the
-matmul benchmark, the launch-cost and dispatcher-cost measurements, and ends with the
-side-by-side tables.
+libraries and the C harnesses, then runs the steps (STEPS): the correctness matrix, the
+thread / context / device checks, the matmul benchmark, the shared-memory carveout
+experiment, launch cost, dispatcher cost on the CPU and cycles under Nsight Compute, and
+ends with the side-by-side tables.
 
     python3 bench/gpu/run.py [--ours .device/gpu/ours] [--out DIR] [--only STEP,...]
 
@@ -47,8 +48,8 @@ def _json_lines(command: list[str], timeout: int = 120) -> dict:
             lines.append(json.loads(line))
         except json.JSONDecodeError:
             lines.append({"text": line})
-    return {"command": " ".join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command)),
-            "exit_code": done.returncode, "lines": lines, "stderr": done.stderr[-2000:]}  # fmt: skip
+    shown = " ".join([Path(command[0]).name, *command[1:]])
+    return {"command": shown, "exit_code": done.returncode, "lines": lines, "stderr": done.stderr[-2000:]}
 
 
 class Bench:
