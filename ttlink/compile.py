@@ -3,7 +3,8 @@
 One shot:  compile PATH -n KERNEL -s SIG -g GRID --target cuda:80 [--target ...] -on NAME -o OUT
 Stage 1:   compile PATH -n KERNEL -s SIG --target cuda:90 --binary-out F   (one target -> F.json)
 Stage 2:   assemble F1 [F2 ...] -g GRID -on NAME -o OUT                  (no Triton needed)
-Both ways write exactly OUT.h and OUT.c, byte for byte the same.
+Both ways write exactly OUT.h and OUT.c, byte for byte the same. `compile --arg-names A,B,...`
+makes it an error if the kernel's parameters are not named A, B, ... in that order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .errors import ArgumentParser, TtlinkError, run_cli
 from .frontend import CompiledTarget, compile_targets
 from .metadata import KernelMeta
 from .outputs import write_outputs
-from .signature import check_identifier, parse_grid, parse_target, variant_symbol
+from .signature import check_identifier, parse_arg_names, parse_grid, parse_target, variant_symbol
 
 
 def _add_output_arguments(parser: ArgumentParser, required: bool) -> None:
@@ -32,6 +33,9 @@ def compile_parser() -> ArgumentParser:
     parser.add_argument("path", type=Path, help="Python file defining the @triton.jit kernel (executed)")
     parser.add_argument("-n", "--kernel-name", required=True)
     parser.add_argument("-s", "--signature", required=True, help='one entry per parameter, e.g. "*fp32:16, i32, 1024"')
+    parser.add_argument(
+        "--arg-names", help="the kernel's parameter names, in order, e.g. x_ptr,n,BLOCK; checked before compiling"
+    )
     parser.add_argument("-w", "--num-warps", type=int, default=1)
     parser.add_argument("-ns", "--num-stages", type=int, default=3)
     parser.add_argument("-t", "--target", action="append", required=True, help="cuda:ARCH; repeat for more targets")
@@ -58,8 +62,11 @@ def main(argv: Sequence[str]) -> None:
         raise TtlinkError("the following arguments are required: -g/--grid, -o/--out-path (or --binary-out)")
     if args.out_name is not None:
         check_identifier(args.out_name, "out name")
+    arg_names = parse_arg_names(args.arg_names) if args.arg_names is not None else None
 
-    compiled = compile_targets(args.path, args.kernel_name, args.signature, args.num_warps, args.num_stages, targets)
+    compiled = compile_targets(
+        args.path, args.kernel_name, args.signature, args.num_warps, args.num_stages, targets, arg_names
+    )
     if args.binary_out is not None:
         write_outputs({args.binary_out: compiled[0].to_json()})
     else:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import TtlinkError
 from .metadata import Param
-from .signature import C_TYPE_SIZES, parse_signature, target_arch
+from .signature import C_TYPE_SIZES, check_arg_names, parse_signature, target_arch
 
 RECORD_FORMAT = 1
 # FP fusion (mul+add -> fma) is pinned on: Triton's JIT default up to 3.9, so AOT kernels
@@ -195,9 +195,16 @@ def _jit_function(module: object, name: str, path: Path):
 
 
 def compile_targets(
-    path: Path, kernel_name: str, signature: str, num_warps: int, num_stages: int, targets: Sequence[str]
+    path: Path,
+    kernel_name: str,
+    signature: str,
+    num_warps: int,
+    num_stages: int,
+    targets: Sequence[str],
+    arg_names: Sequence[str] | None = None,
 ) -> list[CompiledTarget]:
-    """Compiles kernel `kernel_name` of `path` for each target (already canonical)."""
+    """Compiles kernel `kernel_name` of `path` for each target (already canonical). With
+    `arg_names`, the kernel's parameter names must be exactly those, in order."""
     path = path.absolute()
     with _private_triton_environment(), _kernel_module(path) as module:
         import triton
@@ -208,6 +215,8 @@ def compile_targets(
             raise TtlinkError(f"unsupported Triton {triton.__version__}: ASTSource takes no 'constexprs'")
         kernel = _jit_function(module, kernel_name, path)
         names = list(kernel.arg_names)
+        if arg_names is not None:
+            check_arg_names(arg_names, names, kernel_name, str(path))
         constexpr_names = frozenset(p.name for p in kernel.params if p.is_constexpr)
         params = parse_signature(signature, names, constexpr_names, kernel_name)
         folded = {p.name: (1 if p.is_arg else p.value) for p in params if not p.is_arg or p.hint == 1}

@@ -65,6 +65,29 @@ def _literal(text: str) -> ConstexprValue | None:
     return None
 
 
+def parse_arg_names(text: str) -> tuple[str, ...]:
+    """`--arg-names a,b,c` -> ("a", "b", "c")."""
+    names = tuple(name.strip() for name in text.split(","))
+    for name in names:
+        if not _IDENTIFIER.fullmatch(name):
+            raise TtlinkError(f"--arg-names '{text}': '{name}' is not a parameter name")
+    return names
+
+
+def check_arg_names(expected: Sequence[str], names: Sequence[str], kernel: str, file: str) -> None:
+    """The kernel's parameters must be `expected` exactly, in order: a build system that keys
+    the signature by name (Bazel's dict) would otherwise compile types for the wrong parameters."""
+    for index, (name, said) in enumerate(zip(names, expected, strict=False)):
+        if name != said:
+            raise TtlinkError(f"kernel '{kernel}' parameter {index} is '{name}', --arg-names says '{said}'", file=file)
+    if len(names) != len(expected):
+        raise TtlinkError(
+            f"kernel '{kernel}' has {len(names)} parameters ({', '.join(names)}), "
+            f"--arg-names gives {len(expected)} ({', '.join(expected)})",
+            file=file,
+        )
+
+
 def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[str], kernel: str) -> tuple[Param, ...]:
     """Parses SIG against the kernel's Python parameter names. Raises TtlinkError on any problem."""
     entries = [entry.strip() for entry in text.split(",")]

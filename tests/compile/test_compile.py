@@ -29,6 +29,7 @@ VECTOR_ADD = HERE.parent.parent / "examples" / "vector_add.py"
 VECTOR_SIG = "*fp32:16, *fp32:16, *fp32:16, i32, 1024"
 VECTOR_GRID = "(n_elements + BLOCK_SIZE - 1) / BLOCK_SIZE, 1, 1"
 SCALE_SIG = "*fp32:16, 256, *fp32:16, i32, fp32, i32:1"
+SCALE_NAMES = "x_ptr,BLOCK,out_ptr,n,alpha,stride"
 STANDIN = HERE.parent / "runtime" / "standin_libcuda.c"
 C_FLAGS = ["-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 # The oracle for C type sizes: the platform's own, through ctypes.
@@ -70,8 +71,9 @@ def vector_add(tmp_path_factory):
     """vector_add for cuda:80 and cuda:90 with PTX, one-shot."""
     out = tmp_path_factory.mktemp("vector_add")
     targets = ["--target", "cuda:80", "--target", "cuda:90", "--embed-ptx"]
-    compile_main([str(VECTOR_ADD), "-n", "add_kernel", "-s", VECTOR_SIG, "-w", "4", "-g", VECTOR_GRID, *targets,
-                  "-on", "add", "-o", str(out / "add")])  # fmt: skip
+    names = ["--arg-names", "x_ptr,y_ptr,out_ptr,n_elements,BLOCK_SIZE"]  # the two-stage test passes none
+    compile_main([str(VECTOR_ADD), "-n", "add_kernel", "-s", VECTOR_SIG, *names, "-w", "4", "-g", VECTOR_GRID,
+                  *targets, "-on", "add", "-o", str(out / "add")])  # fmt: skip
     return out / "add"
 
 
@@ -207,6 +209,39 @@ def test_bad_input_is_one_line_and_exit_2_with_no_output(tmp_path, args, message
     _assert_fails(tmp_path, [str(KERNELS), *[x for item in options.items() for x in item]], message)
 
 
+def test_matching_arg_names_change_nothing(tmp_path):
+    records = []
+    for names in ([], ["--arg-names", SCALE_NAMES], ["--arg-names", " x_ptr, BLOCK,out_ptr ,n,alpha,stride"]):
+        records.append(tmp_path / f"{len(records)}.json")
+        compile_main([str(KERNELS), "-n", "scale", "-s", SCALE_SIG, *names, "--target", "cuda:80",
+                      "--binary-out", str(records[-1])])  # fmt: skip
+    assert records[0].read_bytes() == records[1].read_bytes() == records[2].read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        ("x_ptr,out_ptr,BLOCK,n,alpha,stride", "kernel 'scale' parameter 1 is 'BLOCK', --arg-names says 'out_ptr'"),
+        ("x_ptr,BLOCK,out_ptr,N,alpha,stride", "kernel 'scale' parameter 3 is 'n', --arg-names says 'N'"),
+        ("x_ptr,BLOCK,out_ptr,n,alpha", "kernel 'scale' has 6 parameters (x_ptr, BLOCK, out_ptr, n, alpha, stride), "
+         "--arg-names gives 5 (x_ptr, BLOCK, out_ptr, n, alpha)"),
+        (SCALE_NAMES + ",extra", "kernel 'scale' has 6 parameters (x_ptr, BLOCK, out_ptr, n, alpha, stride), "
+         "--arg-names gives 7 (x_ptr, BLOCK, out_ptr, n, alpha, stride, extra)"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("stage", ["one-shot", "binary-out"])
+def test_arg_names_that_differ_from_the_kernel(tmp_path, names, message, stage):
+    args = [str(KERNELS), "-n", "scale", "-s", SCALE_SIG, "--arg-names", names, "--target", "cuda:80"]
+    if stage == "one-shot":
+        args += ["-g", "n, 1, 1"]
+    _assert_fails(tmp_path, args, f"ttlink: error: {KERNELS.absolute()}: {message}", binary_out=stage == "binary-out")
+
+
+def test_malformed_arg_names(tmp_path):
+    args = [str(KERNELS), "-n", "scale", "-s", SCALE_SIG, "--arg-names", "x_ptr,,n", "--target", "cuda:80"]
+    _assert_fails(tmp_path, args, "ttlink: error: --arg-names 'x_ptr,,n': '' is not a parameter name", binary_out=True)
+
+
 def test_kernel_file_that_raises_on_import(tmp_path):
     path = FIXTURES / "raises_on_import.py"
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("raise"))
@@ -238,10 +273,12 @@ def test_kernel_needing_scratch_memory_is_refused(tmp_path):
     )  # fmt: skip
 
 
-def _assert_fails(tmp_path: Path, args: list[str], message: str) -> None:
+def _assert_fails(tmp_path: Path, args: list[str], message: str, binary_out: bool = False) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    result = ttlink_cli("compile", *args, "-o", str(out / "k"))
+    result = ttlink_cli(
+        "compile", *args, *(["--binary-out", str(out / "k.json")] if binary_out else ["-o", str(out / "k")])
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
