@@ -50,12 +50,15 @@ def _python_path(deps):
         roots[root or "."] = True
     return ":".join(roots.keys())
 
-def _compile(ctx, deps, kernel, signature, config, target, output, hints_tag):
+def _compile(ctx, deps, kernel, params, signature, config, target, output, hints_tag):
     args = ctx.actions.args()
     args.add("compile")
     args.add(ctx.file.src)
     args.add("-n", kernel)
     args.add("-s", signature)
+
+    # `-s` is positional; ttlink checks the signature's keys against the kernel's parameters.
+    args.add_joined("--arg-names", [param.name for param in params], join_with = ",")
     args.add("-w", config.num_warps)
     args.add("-ns", config.num_stages)
     args.add("--target", target)
@@ -115,7 +118,7 @@ def _triton_kernel_impl(ctx):
             binaries = []
             for target in targets:
                 binary = ctx.actions.declare_file("%s/%s.json" % (base, target.replace(":", "_")))
-                _compile(ctx, deps, ctx.attr.kernel, signature, config, target, binary, tag)
+                _compile(ctx, deps, ctx.attr.kernel, params, signature, config, target, binary, tag)
                 binaries.append(binary)
             header = ctx.actions.declare_file(base + ".h")
             source = ctx.actions.declare_file(base + ".c")
@@ -191,7 +194,7 @@ def triton_kernel(
       src: the Python file defining the kernel.
       kernel: the name of the `@triton.jit` function.
       signature: dict {parameter: entry}, every Python parameter by its name in the
-        kernel, in order (ttlink matches entries by position; the grid uses the names).
+        kernel, in order (ttlink checks the names against the kernel's parameters).
         An entry is a Triton type (`*fp16`, `i32`, `fp32`, ...), a literal constexpr
         (`8`), or `{KEY}`, a constexpr taken from each config.
       grid: three C expressions over the kernel's arguments; `{KEY}` takes config values,

@@ -35,6 +35,8 @@ def _compile_argv_test_impl(ctx):
         "add_kernel",
         "-s",
         "*fp32:16, *fp32:16, *fp32:16, i32:16, 1024",
+        "--arg-names",
+        "x_ptr,y_ptr,out_ptr,n,BLOCK",
         "-w",
         "8",
         "-ns",
@@ -45,7 +47,10 @@ def _compile_argv_test_impl(ctx):
         action.outputs.to_list()[0].path,
     ], action.argv[1:])
     generic = action_writing(env, compiles, "tests/bazel/_triton/add/256_w4s3/generic/cuda_90.json")
-    asserts.equals(env, ["-s", "*fp32, *fp32, *fp32, i32, 256", "-w", "4"], generic.argv[5:9])
+    asserts.equals(env, ["-s", "*fp32, *fp32, *fp32, i32, 256", "--arg-names", "x_ptr,y_ptr,out_ptr,n,BLOCK", "-w", "4"], generic.argv[5:11])
+    for compile_action in compiles:
+        names = compile_action.argv[compile_action.argv.index("--arg-names") + 1]
+        asserts.equals(env, "x_ptr,y_ptr,out_ptr,n,BLOCK", names, "every TritonCompile checks the names")
     asserts.true(env, KERNELS in [f.path for f in generic.inputs.to_list()], "kernel source is an input")
     asserts.false(env, "PYTHONPATH" in generic.env, "no PYTHONPATH without deps")
     assert_hermetic(env, compiles)
@@ -102,6 +107,8 @@ def _explicit_specializations_test_impl(ctx):
         "*fp32:16, *fp32:16, i32:16, i32:1, fp32, 128",
         "*fp32, *fp32, i32:16, i32, fp32, 128",
     ]), signatures)
+    names = {action.argv[action.argv.index("--arg-names") + 1]: True for action in compiles}
+    asserts.equals(env, ["x_ptr,out_ptr,n,stride,alpha,BLOCK"], names.keys(), "the signature's keys, in its order")
     action_writing(env, compiles, "_triton/scale/128_w4s3/0d1d2d3c/cuda_90.json")
     action_writing(env, compiles, "_triton/scale/128_w4s3/2d/cuda_90.json")
     return analysistest.end(env)
