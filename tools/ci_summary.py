@@ -11,7 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-PYTEST_SUMMARY = re.compile(r"^=+ (?P<body>.*\b(passed|failed|error|errors|skipped)\b.*) in [0-9.]+s.*=+$")
+# pytest's last line, "81 passed, 1 skipped in 17.65s", framed by "=" unless run with -q.
+PYTEST_SUMMARY = re.compile(r"^=*\s*(?P<body>\d+ (passed|failed|errors?|skipped)\b.*) in [0-9.]+s\b.*$")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 
 
