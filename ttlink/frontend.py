@@ -151,13 +151,15 @@ def _error_line(error: BaseException, path: Path) -> int | None:
 
 @contextlib.contextmanager
 def _kernel_module(path: Path) -> Iterator[object]:
-    """Executes the kernel file as a module, with its directory importable, like compile.py."""
+    """Executes the kernel file as a module, with its directory importable, like compile.py.
+    Errors name `path` as given; the module is loaded from its absolute form."""
+    shown, path = str(path), path.absolute()
     if not path.is_file():
-        raise TtlinkError("kernel file not found", file=str(path))
+        raise TtlinkError("kernel file not found", file=shown)
     name = "_ttlink_kernel_" + re.sub(r"\W", "_", path.stem)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise TtlinkError("cannot load kernel file as a Python module", file=str(path))
+        raise TtlinkError("cannot load kernel file as a Python module", file=shown)
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(path.parent))
     sys.modules[name] = module
@@ -167,7 +169,7 @@ def _kernel_module(path: Path) -> Iterator[object]:
         except (Exception, SystemExit) as error:
             raise TtlinkError(
                 f"importing the kernel file raised {type(error).__name__}: {_one_line(error)}",
-                file=str(path),
+                file=shown,
                 line=_error_line(error, path),
             ) from None
         yield module
@@ -205,7 +207,6 @@ def compile_targets(
 ) -> list[CompiledTarget]:
     """Compiles kernel `kernel_name` of `path` for each target (already canonical). With
     `arg_names`, the kernel's parameter names must be exactly those, in order."""
-    path = path.absolute()
     with _private_triton_environment(), _kernel_module(path) as module:
         import triton
         from triton.backends.compiler import GPUTarget
