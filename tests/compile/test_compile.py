@@ -378,3 +378,12 @@ def test_binary_out_takes_one_target_and_no_c_options(tmp_path):
     with pytest.raises(TtlinkError, match="a target is given twice"):
         compile_main([*base[:-2], "--target", "cuda:80", "--target", "cuda:80", "-g", "1,1,1", "-o", "x"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_errors_name_the_kernel_file_as_given(tmp_path):
+    # Under Bazel the file is execroot-relative; its absolute sandbox path means nothing to users.
+    shutil.copy(KERNELS, tmp_path / "kernels.py")
+    result = ttlink_cli("compile", "kernels.py", "-n", "nope", "-s", "i32", "--target", "cuda:80",
+                        "--binary-out", "r.json", cwd=tmp_path)  # fmt: skip
+    assert (result.returncode, result.stderr) == (2, "ttlink: error: kernels.py: no kernel 'nope' in the kernel file\n")
+    assert not (tmp_path / "r.json").exists()
