@@ -18,6 +18,7 @@ variant's C entry point) or null.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from .errors import TtlinkError
@@ -27,6 +28,17 @@ FORMAT_VERSION = 1
 HINTS = (None, 1, 16)
 
 ConstexprValue = bool | int | float | str
+
+C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Names no C argument may take: those the generated C declares itself (the entry points'
+# `stream`, the dispatcher's `algo_id`) and the words C or C++ reserve.
+RESERVED_NAMES = frozenset(
+    """stream algo_id auto bool break case catch char class const continue default delete do double
+    else enum explicit export extern false float for friend goto if inline int long mutable namespace
+    new operator private protected public register restrict return short signed sizeof static struct
+    switch template this throw true try typedef typeid typename union unsigned using virtual void
+    volatile while""".split()
+)
 
 
 @dataclass(frozen=True)

@@ -13,22 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .errors import TtlinkError
-from .metadata import ConstexprValue
+from .metadata import C_IDENTIFIER, RESERVED_NAMES, ConstexprValue
 
 POINTER_TYPE = {"cuda": "CUdeviceptr", "hip": "hipDeviceptr_t"}
 POINTER_TYPES = frozenset(POINTER_TYPE.values())
 INTEGER_TYPES = frozenset({"int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t"})
 C_TYPES = POINTER_TYPES | INTEGER_TYPES | {"float", "double", "CUtensorMap"}
-
-# Names the generated C declares itself, and words C or C++ reserve: no argument may take them.
-RESERVED_NAMES = frozenset(
-    """stream algo_id auto bool break case catch char class const continue default delete do double
-    else enum explicit extern false float for friend goto if inline int long mutable namespace new
-    operator private protected public register restrict return short signed sizeof static struct
-    switch template this throw true try typedef typeid typename union unsigned using virtual void
-    volatile while""".split()
-)
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -107,13 +97,13 @@ def check_variant(variant: Variant) -> None:
     if variant.backend not in POINTER_TYPE:
         raise variant.error(f"unknown backend '{variant.backend}' (expected {' or '.join(POINTER_TYPE)})")
     for name in (variant.kernel, variant.symbol):
-        if not IDENTIFIER.fullmatch(name):
+        if not C_IDENTIFIER.fullmatch(name):
             raise variant.error(f"'{name}' is not a C identifier")
     if variant.num_warps <= 0 or variant.num_stages < 0:
         raise variant.error(f"invalid num_warps {variant.num_warps} / num_stages {variant.num_stages}")
     seen: set[str] = set()
     for arg in variant.args:
-        if not IDENTIFIER.fullmatch(arg.name) or arg.name in RESERVED_NAMES:
+        if not C_IDENTIFIER.fullmatch(arg.name) or arg.name in RESERVED_NAMES:
             raise variant.error(f"argument name '{arg.name}' cannot be used in the dispatcher")
         if arg.name in seen:
             raise variant.error(f"argument '{arg.name}' appears twice")
@@ -237,7 +227,7 @@ def _check_names(groups: Sequence[KernelGroup], prefix: str) -> None:
                     owners[symbol] = f"variant {variant.symbol}"
     for group in groups:
         for name in generated_names(group, prefix):
-            if not IDENTIFIER.fullmatch(name) or name in RESERVED_NAMES:
+            if not C_IDENTIFIER.fullmatch(name) or name in RESERVED_NAMES:
                 raise TtlinkError(f"generated name '{name}' is not a usable C identifier (check --prefix)")
             if name in owners:
                 raise TtlinkError(f"generated name '{name}' for kernel '{group.name}' clashes with {owners[name]}")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import TtlinkError
-from .metadata import ConstexprValue, Param
+from .metadata import C_IDENTIFIER, RESERVED_NAMES, ConstexprValue, Param
 
 # Scalar Triton types and the C type of the same size (fp16/bf16 travel as their bit pattern).
 SCALAR_C_TYPES = {
@@ -39,15 +39,6 @@ C_TYPE_SIZES = {POINTER_C_TYPE: 8, "float": 4, "double": 8} | {
     f"{sign}int{bits}_t": bits // 8 for sign in ("", "u") for bits in (8, 16, 32, 64)
 }
 
-# Names the generated entry point uses itself, and C/C++ keywords a parameter cannot take.
-RESERVED_NAMES = frozenset(
-    """stream auto break case char const continue default do double else enum extern float for goto if
-    inline int long register restrict return short signed sizeof static struct switch typedef union
-    unsigned void volatile while bool class delete new operator private protected public template this
-    throw try typename virtual namespace using friend mutable explicit export""".split()
-)
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GRID_TOKEN = re.compile(r"\s*(?:(?P<number>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/%()]))")
 _TARGET = re.compile(r"cuda:(\d{2,3})(?::32)?")  # compile.py's cuda:ARCH:WARP_SIZE form too
 
@@ -69,7 +60,7 @@ def parse_arg_names(text: str) -> tuple[str, ...]:
     """`--arg-names a,b,c` -> ("a", "b", "c")."""
     names = tuple(name.strip() for name in text.split(","))
     for name in names:
-        if not _IDENTIFIER.fullmatch(name):
+        if not C_IDENTIFIER.fullmatch(name):
             raise TtlinkError(f"--arg-names '{text}': '{name}' is not a parameter name")
     return names
 
@@ -215,7 +206,7 @@ def target_arch(target: str) -> int:
 
 
 def check_identifier(name: str, what: str) -> str:
-    if not _IDENTIFIER.fullmatch(name):
+    if not C_IDENTIFIER.fullmatch(name):
         raise TtlinkError(f"{what} '{name}' is not a C identifier")
     return name
 

@@ -50,6 +50,13 @@ def test_reserved_argument_names_are_refused():
         parse_signature("i32", ["stream"], frozenset(), "k")
 
 
+@pytest.mark.parametrize("name", ["algo_id", "true", "typeid", "export"])
+def test_names_the_linker_refuses_are_refused_when_compiling(name):
+    # One reserved set for both: a kernel that compiles must also link.
+    with pytest.raises(TtlinkError, match=f"'{name}' cannot name a C argument"):
+        parse_signature("i32", [name], frozenset(), "k")
+
+
 def test_parse_grid_widens_arguments_and_substitutes_values():
     assert parse_grid("(n + BLOCK - 1) / BLOCK, n % 7, -stride + 2", params()) == (
         "((int64_t)n + 256 - 1) / 256",
