@@ -17,6 +17,7 @@ from .errors import TtlinkError
 from .link_placement import AmbiguousPlacement, place_hints
 from .metadata import ConstexprValue, KernelMeta
 from .model import Arg, Variant
+from .signature import parse_literal
 
 DIRECTIVE = re.compile(r"//\s*(tt-linker-backend|tt-linker|ttlink-meta)\b\s*(:?)(.*)$")
 SYMBOL = re.compile(r"([A-Za-z_]\w*)_([0-9a-fA-F]{8})_([0-9A-Za-z]*)")
@@ -191,9 +192,7 @@ def _parse_suffix(suffix: str, hinted_only: bool) -> list[tuple[int, str]]:
 
 
 def _constexpr_value(text: str, fail) -> ConstexprValue:
-    for parse in (int, float):
-        try:
-            return parse(text)
-        except ValueError:
-            pass
-    raise fail(f"constexpr value '{text}' is not a number")
+    value = parse_literal(text)
+    if value is None:
+        raise fail(f"constexpr value '{text}' is not a number")
+    return value

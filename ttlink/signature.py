@@ -47,7 +47,8 @@ def c_type(triton_type: str) -> str:
     return POINTER_C_TYPE if triton_type.startswith("*") else SCALAR_C_TYPES[triton_type]
 
 
-def _literal(text: str) -> ConstexprValue | None:
+def parse_literal(text: str) -> ConstexprValue | None:
+    """A constexpr literal (`1024`, `0.5`, `-1`) as int or float; None if `text` is not one."""
     for convert in (int, float):
         try:
             return convert(text)
@@ -90,7 +91,7 @@ def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[
     params = []
     for name, entry in zip(names, entries, strict=True):
         where = f"signature entry '{entry}' for parameter '{name}'"
-        value = _literal(entry)
+        value = parse_literal(entry)
         if value is not None:
             params.append(Param(name, "constexpr", value=value))
             continue
