@@ -310,15 +310,16 @@ def test_driver_missing(build, tmp_path):
     assert values == {"status": CUDA_ERROR_SHARED_OBJECT_INIT_FAILED}
 
 
-def test_only_documented_symbols_are_global(build, tmp_path):
+def test_only_documented_symbols_are_global(build, tmp_path, cuda_include_dir):
     out = build["out"]
+    include = ["-I", str(cuda_include_dir)]
     objects = []
     for source in ("every.c", "big.c"):
         obj = tmp_path / f"{source}.o"
-        _cc(["-c", "-I", str(RUNTIME_INCLUDE_DIR), *_cuda_include(out), str(out / source), "-o", str(obj)])
+        _cc(["-c", "-I", str(RUNTIME_INCLUDE_DIR), *include, str(out / source), "-o", str(obj)])
         objects.append(obj)
     runtime = tmp_path / "runtime.o"
-    _cc(["-c", *_cuda_include(out), str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"), "-o", str(runtime)])
+    _cc(["-c", *include, str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"), "-o", str(runtime)])
     nm = shutil.which("nm")
     if nm is None:
         pytest.skip("nm (binutils) is not on PATH")
@@ -330,13 +331,3 @@ def test_only_documented_symbols_are_global(build, tmp_path):
         else:
             symbol = _symbol(out / obj.name.replace(".c.o", ".h"))
             assert names == {symbol, f"load_{symbol}", f"unload_{symbol}"}
-
-
-def _cuda_include(out: Path) -> list[str]:
-    import importlib.util
-
-    override = os.environ.get("TTLINK_CUDA_INCLUDE")
-    if override:
-        return ["-I", override]
-    origin = importlib.util.find_spec("triton").origin
-    return ["-I", str(Path(origin).parent / "backends" / "nvidia" / "include")]
