@@ -10,6 +10,7 @@ load(
     "attr_fail",
     "expand_configs",
     "expand_specializations",
+    "is_identifier",
     "parse_signature",
     "parse_targets",
     "signature_arg",
@@ -38,7 +39,7 @@ def _targets(ctx):
     return from_flag or DEFAULT_TARGETS
 
 def _c_identifier(label, attribute, text):
-    if not text or not (text[0].isalpha() or text[0] == "_") or not text.replace("_", "a").isalnum():
+    if not is_identifier(text):
         attr_fail(label, attribute, "'%s' must be a C identifier: it names the linked API" % text)
     return text
 
@@ -93,7 +94,7 @@ def _assemble(ctx, name, binaries, grid, header, source, description):
 
 def _triton_kernel_impl(ctx):
     label = ctx.label
-    name = _c_identifier(label, "name", ctx.attr.out_name or label.name)
+    name = _c_identifier(label, "out_name" if ctx.attr.out_name else "name", ctx.attr.out_name or label.name)
     _c_identifier(label, "kernel", ctx.attr.kernel)
     params = parse_signature(label, _signature_entries(label, ctx.attr.signature))
     configs = expand_configs(

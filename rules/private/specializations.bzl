@@ -29,7 +29,15 @@ def display_label(label):
 def attr_fail(label, attribute, message):
     fail("%s: attribute '%s': %s" % (display_label(label), attribute, message))
 
-def _is_identifier(text):
+def is_identifier(text):
+    """Tells whether `text` is a C identifier (kernel.bzl checks API names with it too).
+
+    Args:
+      text: the name to check.
+
+    Returns:
+      True for ASCII letters, digits and `_`, not starting with a digit.
+    """
     if not text or text[0] not in _IDENTIFIER_START:
         return False
     for char in text.elems():
@@ -77,7 +85,7 @@ def placeholders(label, attribute, text):
             return names
         end = rest.find("}", start)
         name = rest[start + 1:end] if end > 0 else ""
-        if end < 0 or not _is_identifier(name):
+        if end < 0 or not is_identifier(name):
             attr_fail(label, attribute, "malformed placeholder in '%s': write {NAME} with NAME a config key" % text)
         names.append(name)
         rest = rest[end + 1:]
@@ -114,7 +122,7 @@ def parse_signature(label, entries):
     params = []
     seen = {}
     for name, entry in entries:
-        if not _is_identifier(name):
+        if not is_identifier(name):
             attr_fail(label, "signature", "'%s' is not a Python parameter name" % name)
         if name in seen:
             attr_fail(label, "signature", "parameter '%s' is listed twice" % name)

@@ -34,6 +34,7 @@ _BAD_KERNELS = {
     "bad_grid": ({"grid": ["n", "1"]}, "grid", "needs exactly 3 entries (x, y, z), got 2"),
     "bad_hint": ({"specializations": [{"x_ptr": 1}]}, "specializations", "specializations[0]: pointer 'x_ptr' cannot be hinted 1"),
     "bad_kernel_name": ({"kernel": "add-kernel"}, "kernel", "'add-kernel' must be a C identifier"),
+    "bad_out_name": ({"out_name": "add-v2"}, "out_name", "'add-v2' must be a C identifier"),
     "bad_signature_type": ({"signature": dict(_SIGNATURE, n = "int32")}, "signature", "parameter 'n' has unknown type 'int32'"),
     "bad_specialization_name": ({"specializations": ["auto", {"m": 16}]}, "specializations", "specializations[1] names 'm'"),
     "bad_target": ({"targets": ["cuda:90", "sm_80"]}, "targets", "malformed target 'sm_80'"),
