@@ -153,7 +153,10 @@ def parse_grid(text: str, params: Sequence[Param]) -> tuple[str, str, str]:
             if match["number"] is not None or match["name"] is not None:
                 if not expect_operand:
                     raise TtlinkError(f"grid '{text}': missing operator before '{match.group().strip()}'")
-                out.append(match["number"] if match["number"] is not None else _grid_name(match["name"], by_name, text))
+                if match["number"] is not None:
+                    out.append(_grid_integer(int(match["number"]), text))
+                else:
+                    out.append(_grid_name(match["name"], by_name, text))
                 expect_operand = False
             elif match["op"] == "(":
                 if not expect_operand:
@@ -169,6 +172,8 @@ def parse_grid(text: str, params: Sequence[Param]) -> tuple[str, str, str]:
                 if expect_operand:
                     if match["op"] not in "+-":
                         raise TtlinkError(f"grid '{text}': operator '{match['op']}' lacks its left operand")
+                    if out and out[-1] in ("+", "-"):
+                        out.append(" ")  # `- -n`, not the C decrement `--n`
                     out.append(match["op"])
                 else:
                     out.append(f" {match['op']} ")
@@ -186,12 +191,19 @@ def _grid_name(name: str, by_name: dict[str, Param], text: str) -> str:
     if not param.is_arg:
         if isinstance(param.value, bool) or not isinstance(param.value, int):
             raise TtlinkError(f"grid '{text}': constexpr '{name}' is not an integer")
-        return str(param.value)
+        return _grid_integer(param.value, text)
     if param.type not in INTEGER_TYPES:
         raise TtlinkError(f"grid '{text}': '{name}' is not an integer argument")
     if param.hint == 1:
         return "1"
     return f"(int64_t){name}"
+
+
+def _grid_integer(value: int, text: str) -> str:
+    """An integer as an int64_t C operand; negative ones in parentheses (`-(-4)`, not `--4`)."""
+    if not -(2**63) < value < 2**63:
+        raise TtlinkError(f"grid '{text}': {value} does not fit in int64_t")
+    return f"({value})" if value < 0 else str(value)
 
 
 def parse_target(text: str) -> str:

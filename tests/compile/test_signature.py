@@ -86,6 +86,21 @@ def test_parse_grid_errors(grid, message):
         parse_grid(grid, params())
 
 
+def test_parse_grid_keeps_signs_apart():
+    # `--n` and `-` before a negative value would be C's decrement operator, not two signs.
+    assert parse_grid("--n, -+n, -BLOCK - BLOCK", params("*fp32, -4, *fp16, i64:16, fp32, i32:1")) == (
+        "- -(int64_t)n",
+        "- +(int64_t)n",
+        "-(-4) - (-4)",
+    )
+
+
+@pytest.mark.parametrize("grid", ["9223372036854775808, 1, 1", "n, BLOCK, 1"])
+def test_grid_values_beyond_int64_are_refused(grid):
+    with pytest.raises(TtlinkError, match="does not fit in int64_t"):
+        parse_grid(grid, params(f"*fp32, {2**63}, *fp16, i64:16, fp32, i32:1"))
+
+
 def test_float_constexpr_is_not_a_grid_value():
     with pytest.raises(TtlinkError, match="constexpr 'BLOCK' is not an integer"):
         parse_grid("BLOCK, 1, 1", params("*fp32, 0.5, *fp32, i32, fp32, i32"))
