@@ -154,9 +154,12 @@ def parse_grid(text: str, params: Sequence[Param]) -> tuple[str, str, str]:
                 if not expect_operand:
                     raise TtlinkError(f"grid '{text}': missing operator before '{match.group().strip()}'")
                 if match["number"] is not None:
-                    out.append(_grid_integer(int(match["number"]), text))
+                    operand = _grid_integer(int(match["number"]), text)
                 else:
-                    out.append(_grid_name(match["name"], by_name, text))
+                    operand = _grid_name(match["name"], by_name, text)
+                if operand == "0" and out and out[-1] in (" / ", " % "):
+                    raise TtlinkError(f"grid '{text}': division by zero")
+                out.append(operand)
                 expect_operand = False
             elif match["op"] == "(":
                 if not expect_operand:

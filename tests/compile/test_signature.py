@@ -101,6 +101,12 @@ def test_grid_values_beyond_int64_are_refused(grid):
         parse_grid(grid, params(f"*fp32, {2**63}, *fp16, i64:16, fp32, i32:1"))
 
 
+@pytest.mark.parametrize("grid", ["n / 0, 1, 1", "1, n % BLOCK, 1"])
+def test_grid_division_by_a_zero_value_is_refused(grid):
+    with pytest.raises(TtlinkError, match="division by zero"):
+        parse_grid(grid, params("*fp32, 0, *fp16, i64:16, fp32, i32:1"))
+
+
 def test_float_constexpr_is_not_a_grid_value():
     with pytest.raises(TtlinkError, match="constexpr 'BLOCK' is not an integer"):
         parse_grid("BLOCK, 1, 1", params("*fp32, 0.5, *fp32, i32, fp32, i32"))
