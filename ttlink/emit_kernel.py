@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .errors import TtlinkError
 from .frontend import CompiledTarget
-from .metadata import KernelMeta
+from .metadata import ConstexprValue, KernelMeta
 
 BYTES_PER_LINE = 16
 _PTX_TARGET = re.compile(r"^\s*\.target\s+sm_(\d+)(a?)", re.M)
@@ -58,16 +58,21 @@ def c_arguments(variant: Variant, full: bool) -> str:
     return ", ".join(args if full else ["CUstream stream", *args])
 
 
+def _folded(meta: KernelMeta) -> list[tuple[str, ConstexprValue]]:
+    """(name, value) of what the binary was specialised on, in upstream's ALGO_INFO order:
+    the constexprs, then every `:1` argument as 1."""
+    return [(p.name, p.value) for p in meta.constexprs] + [(p.name, 1) for p in meta.args if p.hint == 1]
+
+
 def _algo_info(variant: Variant) -> str:
-    """Upstream's ALGO_INFO: constexpr values, then `1` per `:1` argument, then the config."""
-    values = [str(p.value) for p in variant.meta.constexprs] + ["1" for p in variant.meta.args if p.hint == 1]
-    return "x".join(values) + f"_warps{variant.meta.num_warps}xstages{variant.meta.num_stages}"
+    """Upstream's ALGO_INFO: the folded values joined by `x`, then the config."""
+    values = "x".join(str(value) for _, value in _folded(variant.meta))
+    return values + f"_warps{variant.meta.num_warps}xstages{variant.meta.num_stages}"
 
 
 def _config_comment(variant: Variant) -> str:
     meta = variant.meta
-    settings = [f"{p.name}={p.value}" for p in meta.constexprs]
-    settings += [f"{p.name}=1" for p in meta.args if p.hint == 1]
+    settings = [f"{name}={value}" for name, value in _folded(meta)]
     settings += [f"num_warps={meta.num_warps}", f"num_stages={meta.num_stages}"]
     return "\n".join(f" *   {line}" for line in textwrap.wrap(", ".join(settings), 96))
 
