@@ -67,8 +67,9 @@ def emit_link(groups: Sequence[KernelGroup], prefix: str, out_name: str) -> Link
     return LinkedSources("\n\n".join(header_parts), "\n\n".join(source_parts))
 
 
-def _params(group: KernelGroup) -> str:
-    return "".join(f", {c_type} {name}" for c_type, name in group.params)
+def _params(params: Sequence[tuple[str, str]]) -> str:
+    """`, TYPE NAME` per (C type, name): the parameters after the stream."""
+    return "".join(f", {c_type} {name}" for c_type, name in params)
 
 
 def _call_args(names: Sequence[str]) -> str:
@@ -76,7 +77,7 @@ def _call_args(names: Sequence[str]) -> str:
 
 
 def _declare_api(group: KernelGroup, base: str, backend: Backend) -> str:
-    params = _params(group)
+    params = _params(group.params)
     algos = "; ".join(f"{index} = {algo.name}" for index, algo in enumerate(group.algos))
     lines = [f"/* {base}: algo_id {algos} */"]
     for algo in group.algos:
@@ -97,7 +98,7 @@ def _declare_api(group: KernelGroup, base: str, backend: Backend) -> str:
 
 
 def _define_api(group: KernelGroup, base: str, backend: Backend) -> list[str]:
-    params = _params(group)
+    params = _params(group.params)
     args = _call_args([name for _, name in group.params])
     parts = []
     for algo in group.algos:
@@ -135,7 +136,7 @@ def _launch_params(variant: Variant, group: KernelGroup) -> list[tuple[str, str]
 def _declare_variants(algo: Algo, group: KernelGroup, backend: Backend) -> str:
     lines = [f"/* Variants of {group.name} {algo.name}, defined by their kernel sources. */"]
     for variant in algo.variants:
-        launch = "".join(f", {c_type} {name}" for c_type, name in _launch_params(variant, group))
+        launch = _params(_launch_params(variant, group))
         lines += [
             f"{backend.result} {variant.symbol}({backend.stream} stream{launch});",
             f"void load_{variant.symbol}(void);",
@@ -157,9 +158,8 @@ def _define_algo(algo: Algo, group: KernelGroup, base: str, backend: Backend) ->
         body.append(f"  if ({condition})\n    {call}")
     else:
         body.append(f"  return {backend.invalid_value};")
-    return (
-        f"{backend.result} {base}_{algo.name}({backend.stream} stream{_params(group)})\n{{\n" + "\n".join(body) + "\n}"
-    )
+    signature = f"{backend.result} {base}_{algo.name}({backend.stream} stream{_params(group.params)})"
+    return signature + "\n{\n" + "\n".join(body) + "\n}"
 
 
 def _condition(variant: Variant, group: KernelGroup) -> str | None:
