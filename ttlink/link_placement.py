@@ -135,5 +135,5 @@ def _type_options(c_type: str, hint: int | None) -> tuple[str, ...]:
         types = tuple("*" + element for element in POINTER_ELEMENTS)
     else:
         types = SCALAR_TYPES.get(c_type, ())
-    suffix = HINT_TEXT.get(hint, "") if hint is not None else ""
+    suffix = HINT_TEXT.get(hint, "")
     return tuple(t + suffix for t in types)
