@@ -52,8 +52,7 @@ class CompiledTarget:
 
     @property
     def launch_args(self) -> tuple[Param, ...]:
-        """The arguments the entry point takes and passes: `:1` ones are folded into the binary."""
-        return tuple(p for p in self.params if p.is_arg and p.hint != 1)
+        return _launch_args(self.params)
 
     def to_json(self) -> str:
         record = {
@@ -97,6 +96,11 @@ class CompiledTarget:
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise TtlinkError(f"malformed ttlink compile record ({type(error).__name__}: {error})", file=file) from None
+
+
+def _launch_args(params: Sequence[Param]) -> tuple[Param, ...]:
+    """The arguments the entry point takes and passes: `:1` ones are folded into the binary."""
+    return tuple(p for p in params if p.is_arg and p.hint != 1)
 
 
 def entry_param_sizes(ptx: str, kernel: str) -> list[int]:
@@ -270,7 +274,7 @@ def _compiled_target(compiled, kernel_name, params, num_warps, num_stages, targe
         cubin=compiled.asm["cubin"],
         ptx=ptx,
         shared=meta.shared,
-        hidden_params=len(sizes) - len([p for p in params if p.is_arg and p.hint != 1]),
+        hidden_params=len(sizes) - len(_launch_args(params)),
     )
     expected = [C_TYPE_SIZES[p.c_type] for p in record.launch_args] + [8] * record.hidden_params
     if record.hidden_params < 0 or sizes != expected:
