@@ -79,15 +79,6 @@ def assemble(
     """Stage 2: OUT.h and OUT.c text for compiled targets of one kernel variant."""
     compiled = sorted(compiled, key=lambda record: record.arch)
     first = compiled[0]
-    for record in compiled[1:]:
-        if record.target == first.target:
-            raise TtlinkError(f"two compiled records are for the same target {record.target}")
-        for field in ("kernel", "params", "num_warps", "num_stages", "triton_version", "hidden_params"):
-            if getattr(record, field) != getattr(first, field):
-                raise TtlinkError(
-                    f"compiled records disagree on {field}: {getattr(first, field)!r} ({first.target}) "
-                    f"vs {getattr(record, field)!r} ({record.target})"
-                )
     name = check_identifier(out_name if out_name is not None else first.kernel, "out name")
     targets = tuple(record.target for record in compiled)
     meta = KernelMeta(
@@ -115,14 +106,36 @@ def assemble_parser() -> ArgumentParser:
 
 def assemble_main(argv: Sequence[str]) -> None:
     args = assemble_parser().parse_args(argv)
-    compiled = []
+    compiled: dict[str, tuple[str, CompiledTarget]] = {}  # target -> (file, record)
     for path in args.records:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise TtlinkError(f"cannot read compile record: {error.strerror}", file=str(path)) from None
-        compiled.append(CompiledTarget.from_json(text, str(path)))
-    write_outputs(assemble(compiled, args.grid, args.out_name, args.out_path, args.embed_ptx))
+        record = CompiledTarget.from_json(text, str(path))
+        _check_same_variant(record, str(path), compiled)
+        compiled[record.target] = (str(path), record)
+    records = [record for _, record in compiled.values()]
+    write_outputs(assemble(records, args.grid, args.out_name, args.out_path, args.embed_ptx))
+
+
+def _check_same_variant(record: CompiledTarget, file: str, earlier: dict[str, tuple[str, CompiledTarget]]) -> None:
+    """Records assembled together must be one variant compiled for distinct targets."""
+    if record.target in earlier:
+        raise TtlinkError(
+            f"two compiled records are for the same target {record.target} (also {earlier[record.target][0]})",
+            file=file,
+        )
+    if not earlier:
+        return
+    first_file, first = next(iter(earlier.values()))
+    for field in ("kernel", "params", "num_warps", "num_stages", "triton_version", "hidden_params"):
+        if getattr(record, field) != getattr(first, field):
+            raise TtlinkError(
+                f"compiled records disagree on {field}: {getattr(record, field)!r} here, "
+                f"{getattr(first, field)!r} in {first_file}",
+                file=file,
+            )
 
 
 if __name__ == "__main__":

@@ -306,6 +306,9 @@ def test_assemble_rejects_records_that_disagree(tmp_path):
     ):
         with pytest.raises(TtlinkError, match=message):
             assemble_main([paths[pair[0]], paths[pair[1]], *out])
+    with pytest.raises(TtlinkError) as error:  # names the record that differs, and the other
+        assemble_main([paths["a80"], paths["w8"], *out])
+    assert str(error.value).startswith(f"{paths['w8']}: ") and str(error.value).endswith(f" in {paths['a80']}")
     with pytest.raises(TtlinkError, match="--embed-ptx needs a target below cuda:90"):
         assemble_main([paths["a90"], *out, "--embed-ptx"])
     (tmp_path / "broken.json").write_text("{}")
