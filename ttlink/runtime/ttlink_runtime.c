@@ -154,15 +154,17 @@ static CUresult load_module(const struct ttlink_kernel *kernel, CUmodule *module
   return CUDA_SUCCESS;
 }
 
-/* The function loaded for context `key` and its shared memory size, loading it first if needed. */
-static CUresult get_function(struct ttlink_variant *variant, uint64_t key, CUfunction *function,
-                             unsigned int *shared_bytes) {
+/* The function loaded for the current context and its shared memory size, loading it first
+ * if needed. */
+static CUresult get_function(struct ttlink_variant *variant, CUfunction *function, unsigned int *shared_bytes) {
+  uint64_t key;
+  CUresult status = current_context_key(&key);
+  if (status != CUDA_SUCCESS) return status;
   struct ttlink_loaded *node = find_loaded(variant, key);
   if (node != NULL && (*function = __atomic_load_n(&node->function, __ATOMIC_ACQUIRE)) != NULL) {
     *shared_bytes = node->shared_bytes;
     return CUDA_SUCCESS;
   }
-  CUresult status = CUDA_SUCCESS;
   pthread_mutex_lock(&variant->lock);
   node = find_loaded(variant, key);
   *function = node != NULL ? node->function : NULL;
@@ -197,24 +199,18 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
   if (grid_x == 0 || grid_y == 0 || grid_z == 0) return CUDA_SUCCESS;
   if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > UINT32_MAX || grid_y > UINT32_MAX || grid_z > UINT32_MAX)
     return CUDA_ERROR_INVALID_VALUE;
-  uint64_t key;
-  CUresult status = current_context_key(&key);
-  if (status != CUDA_SUCCESS) return status;
   CUfunction function;
   unsigned int shared_bytes;
-  status = get_function(variant, key, &function, &shared_bytes);
+  CUresult status = get_function(variant, &function, &shared_bytes);
   if (status != CUDA_SUCCESS) return status;
   return driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
                               variant->kernel->block_x, 1, 1, shared_bytes, stream, args, NULL);
 }
 
 CUresult ttlink_load(struct ttlink_variant *variant) {
-  uint64_t key;
-  CUresult status = current_context_key(&key);
-  if (status != CUDA_SUCCESS) return status;
   CUfunction function;
   unsigned int shared_bytes;
-  return get_function(variant, key, &function, &shared_bytes);
+  return get_function(variant, &function, &shared_bytes);
 }
 
 CUresult ttlink_unload(struct ttlink_variant *variant) {
