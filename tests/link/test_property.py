@@ -63,8 +63,9 @@ def coherent_directive(draw) -> str:
 
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(headers=st.lists(coherent_directive(), min_size=1, max_size=3), prefix=st.sampled_from(["", "p_", "9"]))
-def test_any_directive_gives_a_clean_error_or_compiling_c(headers, prefix, cuda_include_dir):
-    with tempfile.TemporaryDirectory() as scratch:
+def test_any_directive_gives_a_clean_error_or_compiling_c(headers, prefix, cuda_include_dir, tmp_path_factory):
+    # A fresh directory per example, under pytest's base temp (tmp_path is one per test).
+    with tempfile.TemporaryDirectory(dir=tmp_path_factory.getbasetemp()) as scratch:
         directory = Path(scratch)
         paths = []
         for index, text in enumerate(headers):
