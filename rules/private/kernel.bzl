@@ -38,9 +38,9 @@ def _targets(ctx):
     from_flag = targets_from_cuda_archs(ctx.attr._cuda_archs[CudaArchsInfo])
     return from_flag or DEFAULT_TARGETS
 
-def _c_identifier(label, attribute, text):
+def _c_identifier(label, attribute, text, names):
     if not is_identifier(text):
-        attr_fail(label, attribute, "'%s' must be a C identifier: it names the linked API" % text)
+        attr_fail(label, attribute, "'%s' must be a C identifier: it names %s" % (text, names))
     return text
 
 def _python_path(deps):
@@ -94,8 +94,8 @@ def _assemble(ctx, name, binaries, grid, header, source, description):
 
 def _triton_kernel_impl(ctx):
     label = ctx.label
-    name = _c_identifier(label, "out_name" if ctx.attr.out_name else "name", ctx.attr.out_name or label.name)
-    _c_identifier(label, "kernel", ctx.attr.kernel)
+    name = _c_identifier(label, "out_name" if ctx.attr.out_name else "name", ctx.attr.out_name or label.name, "the linked API")
+    _c_identifier(label, "kernel", ctx.attr.kernel, "the kernel in the compiled binary")
     params = parse_signature(label, _signature_entries(label, ctx.attr.signature))
     configs = expand_configs(
         label,
