@@ -32,6 +32,7 @@ SCALAR_C_TYPES = {
     "fp64": "double",
 }
 INTEGER_TYPES = frozenset(t for t in SCALAR_C_TYPES if t[0] in "iu")
+BOOLEAN_TYPES = frozenset({"i1", "u1"})  # integers in grids, but they take no hints (as in the Bazel rules)
 POINTEE_TYPES = frozenset(SCALAR_C_TYPES) | {"fp8e4nv", "fp8e5", "fp8e4b15", "fp8e4b8", "fp8e5b16"}
 POINTER_C_TYPE = "CUdeviceptr"
 # Bytes each C type occupies in the kernel's parameter buffer (checked against the PTX).
@@ -107,6 +108,8 @@ def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[
             if hint_text.strip() not in ("1", "16"):
                 raise TtlinkError(f"{where}: bad hint '{hint_text.strip()}'; expected 16 or 1")
             hint = int(hint_text)
+            if not is_pointer and type_ in BOOLEAN_TYPES:
+                raise TtlinkError(f"{where}: {type_} is a boolean; hints apply to pointers and integers only")
             if not is_pointer and type_ not in INTEGER_TYPES:
                 raise TtlinkError(f"{where}: hints apply to pointers and integers only")
             if is_pointer and hint == 1:

@@ -36,6 +36,7 @@ def test_parse_signature():
         ("*fp32:4, 256, *fp32, i32, fp32, i32", "bad hint '4'"),
         ("*fp32:1, 256, *fp32, i32, fp32, i32", "a pointer cannot be hinted :1"),
         ("*fp32, 256, *fp32, i32, fp32:16, i32", "hints apply to pointers and integers only"),
+        ("*fp32, 256, *fp32, i1:1, fp32, i32", "i1 is a boolean; hints apply to pointers and integers only"),
         ("*fp32, i32, *fp32, i32, fp32, i32", "'BLOCK' is tl.constexpr"),
         ("*fp32, 256, *fp32, int, fp32, i32", "unknown type 'int'"),
     ],
