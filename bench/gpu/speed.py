@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -86,9 +87,22 @@ def cublas_kernels(a, b) -> list[str]:
     return sorted({event.key for event in trace.key_averages() if event.device_type.name == "CUDA"})
 
 
+def _round_orders(contenders: list) -> list[list]:
+    """ROUNDS orders of the contenders, each shuffled (fixed seed): under the power cap a
+    kernel's speed depends on what ran before it, so no contender may always follow the same
+    one (a rotation keeps neighbours together)."""
+    rng = random.Random(5)
+    orders = []
+    for _ in range(ROUNDS):
+        order = list(contenders)
+        rng.shuffle(order)
+        orders.append(order)
+    return orders
+
+
 def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
-    """Each round times every contender once, starting one further along the list each time,
-    so that clock drift (the card throttles under sustained load) spreads over all of them."""
+    """Each round times every contender once, in a shuffled order, so that clock drift (the
+    card throttles under sustained load) spreads over all of them."""
     rows = []
     for size in SIZES:
         a = torch.randn(size, size, dtype=torch.float16, device="cuda")
@@ -104,9 +118,8 @@ def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
             difference = torch.linalg.vector_norm(c.double() - expected) / torch.linalg.vector_norm(expected)
             errors[contender, config] = float(difference)
         timings: dict[tuple[str, str], list[float]] = {}
-        for round_index in range(ROUNDS):
-            shift = round_index * len(contenders) // ROUNDS
-            for contender, config, launch in contenders[shift:] + contenders[:shift]:
+        for order in _round_orders(contenders):
+            for contender, config, launch in order:
                 ms = triton.testing.do_bench(launch, warmup=10, rep=40, return_mode="median")
                 timings.setdefault((contender, config), []).append(ms)
         kernels = cublas_kernels(a, b)
@@ -170,9 +183,8 @@ def bench_back_to_back(jit_kernel, libraries: list[LinkedLibrary], size: int = 4
     contenders = [x for x in matmul_contenders(jit_kernel, libraries, size, a, b, c) if not x[0].endswith("unhinted")]
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     timings: dict[tuple[str, str], list[float]] = {}
-    for round_index in range(ROUNDS):
-        shift = round_index * len(contenders) // ROUNDS
-        for contender, config, launch in contenders[shift:] + contenders[:shift]:
+    for order in _round_orders(contenders):
+        for contender, config, launch in order:
             launch()
             start.record()
             for _ in range(launches):
