@@ -1,6 +1,7 @@
-/* GPU test of the linked examples: every matmul algo at a size that takes the
- * specialised variants (1024) and one that needs the generic fallback (1001), and
- * vector_add on a ragged length. Fails without a GPU: tagged "requires-gpu", "manual". */
+/* GPU test of the linked examples: every matmul algo on each path of its dispatcher (a
+ * size that is a multiple of 16, one that is not, and an A off the 16-byte grid, which only
+ * the generic variant takes), and vector_add on a ragged length. Fails without a GPU:
+ * tagged "requires-gpu", "manual". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,13 +54,16 @@ int main(void) {
     return 1;
   }
   int failures = 0;
-  const int sizes[] = {1024, 1001};
-  for (int s = 0; s < 2; ++s) {
+  const struct {
+    int size, a_offset;
+  } cases[] = {{1024, 0}, {1001, 0}, {1001, 1}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+    int size = cases[c].size, a_offset = cases[c].a_offset;
     for (int algo = 0; algo < matmul_get_num_algos(); ++algo) {
-      struct matmul_outcome o = matmul_check(&session, algo, sizes[s], sizes[s], sizes[s], 0);
+      struct matmul_outcome o = matmul_check(&session, algo, size, size, size, a_offset, 0);
       int ok = o.status == CUDA_SUCCESS && o.wrong == 0 && o.checked > 0;
-      printf("matmul %d algo %d %s: %s, %d of %d wrong\n", sizes[s], algo, matmul_get_algo_name(algo),
-             cuda_error_name(&session, o.status), o.wrong, o.checked);
+      printf("matmul %d A offset %d algo %d %s: %s, %d of %d wrong\n", size, a_offset, algo,
+             matmul_get_algo_name(algo), cuda_error_name(&session, o.status), o.wrong, o.checked);
       failures += !ok;
     }
   }

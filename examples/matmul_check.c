@@ -58,22 +58,23 @@ static CUresult launch(int algo, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, in
 }
 
 struct matmul_outcome matmul_check(const struct cuda_session *session, int algo, int m, int n, int k,
-                                   int iterations) {
+                                   int a_offset, int iterations) {
   const struct cuda_driver *cu = &session->driver;
   struct matmul_outcome outcome = {CUDA_SUCCESS, 0, 0, 0.0, 0.0, 0.0};
   size_t a_count = (size_t)m * k, b_count = (size_t)k * n, c_count = (size_t)m * n;
   uint16_t *a = malloc(a_count * sizeof *a);
   uint16_t *b = malloc(b_count * sizeof *b);
   uint16_t *c = calloc(c_count, sizeof *c);
-  CUdeviceptr a_gpu = 0, b_gpu = 0, c_gpu = 0;
+  CUdeviceptr a_allocation = 0, b_gpu = 0, c_gpu = 0;
   CUevent start = NULL, stop = NULL;
   CUresult r = (a && b && c) ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
 
   if (r == CUDA_SUCCESS) {
     fill(a, a_count, 1u);
     fill(b, b_count, 2u);
-    r = cu->mem_alloc(&a_gpu, a_count * sizeof *a);
+    r = cu->mem_alloc(&a_allocation, (a_count + (size_t)a_offset) * sizeof *a);
   }
+  CUdeviceptr a_gpu = a_allocation + (size_t)a_offset * sizeof *a;
   if (r == CUDA_SUCCESS) r = cu->mem_alloc(&b_gpu, b_count * sizeof *b);
   if (r == CUDA_SUCCESS) r = cu->mem_alloc(&c_gpu, c_count * sizeof *c);
   if (r == CUDA_SUCCESS) r = cu->memcpy_htod(a_gpu, a, a_count * sizeof *a);
@@ -101,7 +102,7 @@ struct matmul_outcome matmul_check(const struct cuda_session *session, int algo,
 
   if (start) cu->event_destroy(start);
   if (stop) cu->event_destroy(stop);
-  if (a_gpu) cu->mem_free(a_gpu);
+  if (a_allocation) cu->mem_free(a_allocation);
   if (b_gpu) cu->mem_free(b_gpu);
   if (c_gpu) cu->mem_free(c_gpu);
   free(a);

@@ -19,9 +19,11 @@ struct matmul_outcome {
 };
 
 /* C = A @ B for row-major fp16 A (M x K), B (K x N), C (M x N) with algo `algo`, launched
- * `iterations` times after one checked launch. */
+ * `iterations` times after one checked launch. A starts `a_offset` elements into its
+ * allocation: an offset that is not a multiple of 8 leaves A off the 16-byte grid, which
+ * only the generic variant accepts. */
 struct matmul_outcome matmul_check(const struct cuda_session *session, int algo, int m, int n, int k,
-                                   int iterations);
+                                   int a_offset, int iterations);
 
 #ifdef __cplusplus
 }

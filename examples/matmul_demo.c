@@ -1,6 +1,7 @@
-/* matmul_demo [SIZE ...]: runs every compiled algo of the linked `matmul` on square SIZE
- * problems (default 4096, where the unit-stride specialisation applies, and 4001, where
- * only the generic fallback does), checks each against a CPU reference and prints TFLOP/s.
+/* matmul_demo [SIZE ...]: runs every compiled algo of the linked `matmul` on square
+ * row-major SIZE problems (default 4096, which takes the variant for multiples of 16, and
+ * 4001, which takes the unit-stride one), checks each against a CPU reference and prints
+ * TFLOP/s.
  * Without a GPU it says so, lists the compiled algos and exits 0. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ int main(int argc, char **argv) {
     int size = sizes[s];
     printf("\nM = N = K = %d (fp16 in, fp32 accumulate, fp16 out)\n", size);
     for (int algo = 0; algo < matmul_get_num_algos(); ++algo) {
-      struct matmul_outcome o = matmul_check(&session, algo, size, size, size, ITERATIONS);
+      struct matmul_outcome o = matmul_check(&session, algo, size, size, size, 0, ITERATIONS);
       if (o.status != CUDA_SUCCESS) {
         printf("  algo %d %-36s  FAILED: %s\n", algo, matmul_get_algo_name(algo), cuda_error_name(&session, o.status));
         ++failures;
