@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build benchmark of //examples:matmul (3 configs x 4 specialisations x 2 targets):
+# Build benchmark of //examples:matmul (3 configs x 3 specialisations x 2 targets):
 #   1. cold build (after `bazel clean`; the Triton wheel is fetched beforehand, untimed),
 #   2. no-op rebuild,
 #   3. rebuild after one config changed (the last config's num_stages 4 -> 3): the actions

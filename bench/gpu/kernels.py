@@ -116,7 +116,7 @@ MATMUL = Kernel(
         Config((128, 256, 64, 8), 8, 4),
         Config((256, 128, 64, 8), 8, 3),
     ),
-    # examples/BUILD.bazel's four, most specialised first
+    # examples/BUILD.bazel's three, plus unit_stride for odd sizes of row-major matrices
     specialisations=(
         # every pointer, size and leading stride divisible by 16, unit inner strides
         Specialisation("aligned", (A, A, A, A, A, A, A, U, A, U, A, U)),
@@ -128,6 +128,7 @@ MATMUL = Kernel(
         Specialisation("generic", (N,) * 12),
     ),
     grid_dims=(("M", 0), ("N", 1)),
+    example_specs=("aligned", "all_16", "generic"),
 )
 
 VECTOR_ADD = Kernel(
