@@ -1,7 +1,7 @@
-/* GPU test of the linked examples: every matmul algo on each path of its dispatcher (a
- * size that is a multiple of 16, one that is not, and an A off the 16-byte grid, which only
- * the generic variant takes), and vector_add on a ragged length. Fails without a GPU:
- * tagged "requires-gpu", "manual". */
+/* GPU test of the linked examples: every matmul algo with the specialised variants (1024)
+ * and with the generic one, reached by a size that is not a multiple of 16 (1001) and by an
+ * A off the 16-byte grid; and vector_add on a ragged length. Fails without a GPU: tagged
+ * "requires-gpu", "manual". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* matmul_demo [SIZE ...]: runs every compiled algo of the linked `matmul` on square
- * row-major SIZE problems (default 4096, which takes the variant for multiples of 16, and
- * 4001, which takes the unit-stride one), checks each against a CPU reference and prints
- * TFLOP/s.
+ * row-major SIZE problems (default 4096, where the unit-stride specialisation applies, and
+ * 4001, where only the generic fallback does), checks each against a CPU reference and
+ * prints TFLOP/s.
  * Without a GPU it says so, lists the compiled algos and exits 0. */
 #include <stdio.h>
 #include <stdlib.h>
