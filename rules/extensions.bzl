@@ -11,7 +11,7 @@ every wheel version fetched (the toolchain's and those named by `triton.wheel`),
 `:triton` (py_library).
 """
 
-load("//rules/private:repositories.bzl", "DEFAULT_VERSION", "triton_toolchains", "triton_wheel")
+load("//rules/private:repositories.bzl", "DEFAULT_VERSION", "host_cpu", "triton_toolchains", "triton_wheel")
 
 _toolchain = tag_class(
     doc = "Chooses the Triton of the registered toolchain. The root module's tag wins, else rules_triton's default.",
@@ -45,7 +45,7 @@ def _chosen_toolchain(module_ctx):
 
 def _exec_constraints(module_ctx, chosen):
     """A fetched wheel runs on Linux on the fetching machine's CPU; your own Triton anywhere."""
-    cpu = {"amd64": "x86_64", "arm64": "aarch64"}.get(module_ctx.os.arch, module_ctx.os.arch)
+    cpu = host_cpu(module_ctx)
     if chosen.triton or cpu not in ("x86_64", "aarch64"):
         return []
     return [str(Label("@platforms//os:linux")), str(Label("@platforms//cpu:" + cpu))]

@@ -24,8 +24,9 @@ PINNED_WHEELS = {
 
 DEFAULT_VERSION = "3.9.0"
 
-def _cpu(rctx):
-    arch = rctx.os.arch
+def host_cpu(ctx):
+    """The CPU of the machine running a repository rule or module extension, as @platforms names it."""
+    arch = ctx.os.arch
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(arch, arch)
 
 def _pip_selectors(pinned):
@@ -36,10 +37,10 @@ def _pip_selectors(pinned):
 
 def _triton_wheel_impl(rctx):
     version = rctx.attr.version
-    pinned = PINNED_WHEELS.get(version, {}).get(_cpu(rctx))
+    pinned = PINNED_WHEELS.get(version, {}).get(host_cpu(rctx))
     sha256 = rctx.attr.sha256 or (pinned.sha256 if pinned else "")
     if not sha256:
-        fail("rules_triton: no pinned sha256 for triton %s on %s; pass sha256 = \"...\" to triton.toolchain / triton.wheel" % (version, _cpu(rctx)))
+        fail("rules_triton: no pinned sha256 for triton %s on %s; pass sha256 = \"...\" to triton.toolchain / triton.wheel" % (version, host_cpu(rctx)))
     python = rctx.which(rctx.attr.python) or fail("rules_triton: '%s' not found on PATH; it runs `pip download`" % rctx.attr.python)
 
     rctx.report_progress("pip download triton==%s" % version)
