@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .errors import TtlinkError
 from .frontend import CompiledTarget
 from .metadata import ConstexprValue, KernelMeta
+from .signature import Grid
 
 BYTES_PER_LINE = 16
 _PTX_TARGET = re.compile(r"^\s*\.target\s+sm_(\d+)(a?)", re.M)
@@ -22,7 +23,7 @@ class Variant:
 
     meta: KernelMeta
     compiled: tuple[CompiledTarget, ...]
-    grid: tuple[str, str, str]  # C expressions of type int64_t (see signature.parse_grid)
+    grid: Grid
 
     @property
     def first(self) -> CompiledTarget:
@@ -134,7 +135,10 @@ def emit_source(variant: Variant, header_name: str) -> str:
         body.append("  CUdeviceptr ttlink_scratch = 0; /* global/profile scratch: this kernel needs none */")
     if launch_args:
         body.append(f"  void *ttlink_args[] = {{{', '.join(launch_args)}}};")
-    grid = ", ".join(variant.grid)
+    if variant.grid.divisors:
+        zero_tests = " || ".join(f"{divisor} == 0" for divisor in variant.grid.divisors)
+        body.append(f"  if ({zero_tests}) return CUDA_ERROR_INVALID_VALUE; /* the grid divides by it */")
+    grid = ", ".join(variant.grid.dims)
     body.append(
         f"  return ttlink_launch(&ttlink_this_variant, stream, {grid}, {'ttlink_args' if launch_args else 'NULL'});"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .errors import TtlinkError
 from .metadata import C_IDENTIFIER, RESERVED_NAMES, ConstexprValue, Param
@@ -131,8 +132,27 @@ def signature_entries(params: Sequence[Param]) -> list[str]:
     return entries
 
 
-def parse_grid(text: str, params: Sequence[Param]) -> tuple[str, str, str]:
-    """Checks GRID and returns three C expressions of type int64_t over the entry's arguments.
+@dataclass(frozen=True)
+class Grid:
+    """The launch grid as C expressions of type int64_t over the entry point's arguments."""
+
+    dims: tuple[str, str, str]
+    # Divisors that hold a run-time argument, inner ones first: the entry point returns
+    # CUDA_ERROR_INVALID_VALUE when one is 0 instead of dividing by it.
+    divisors: tuple[str, ...] = ()
+
+
+@dataclass
+class _Group:
+    """An open parenthesis of a grid expression."""
+
+    start: int  # its index in the output tokens
+    is_divisor: bool
+    has_argument: bool = False
+
+
+def parse_grid(text: str, params: Sequence[Param]) -> Grid:
+    """Checks GRID and returns it as C expressions of type int64_t.
 
     Integer arguments are widened to int64_t before any arithmetic; constexprs and `:1`
     arguments are replaced by their values, since the entry point has no such variables."""
@@ -141,11 +161,13 @@ def parse_grid(text: str, params: Sequence[Param]) -> tuple[str, str, str]:
     if len(parts) != 3:
         raise TtlinkError(f"grid '{text}' must have 3 comma-separated expressions, got {len(parts)}")
     exprs = []
+    divisors: list[str] = []
     for part in parts:
-        out = []
+        out: list[str] = []
+        groups: list[_Group] = []
         pos = 0
-        depth = 0
         expect_operand = True
+        divisor_next = False  # the next operand follows `/` or `%` (through unary signs)
         while pos < len(part):
             if not part[pos:].strip():
                 break
@@ -160,20 +182,28 @@ def parse_grid(text: str, params: Sequence[Param]) -> tuple[str, str, str]:
                     operand = _grid_integer(int(match["number"]), text)
                 else:
                     operand = _grid_name(match["name"], by_name, text)
-                if operand == "0" and out and out[-1] in (" / ", " % "):
+                if operand == "0" and divisor_next:
                     raise TtlinkError(f"grid '{text}': division by zero")
+                if operand.startswith("(int64_t)"):
+                    for group in groups:
+                        group.has_argument = True
+                    if divisor_next:
+                        divisors.append(operand)
                 out.append(operand)
-                expect_operand = False
+                expect_operand = divisor_next = False
             elif match["op"] == "(":
                 if not expect_operand:
                     raise TtlinkError(f"grid '{text}': missing operator before '('")
-                depth += 1
+                groups.append(_Group(start=len(out), is_divisor=divisor_next))
+                divisor_next = False
                 out.append("(")
             elif match["op"] == ")":
-                depth -= 1
-                if depth < 0 or expect_operand:
+                if not groups or expect_operand:
                     raise TtlinkError(f"grid '{text}': unbalanced or empty parentheses")
                 out.append(")")
+                group = groups.pop()
+                if group.is_divisor and group.has_argument:
+                    divisors.append("".join(out[group.start :]))
             else:
                 if expect_operand:
                     if match["op"] not in "+-":
@@ -184,10 +214,11 @@ def parse_grid(text: str, params: Sequence[Param]) -> tuple[str, str, str]:
                 else:
                     out.append(f" {match['op']} ")
                     expect_operand = True
-        if expect_operand or depth != 0:
+                    divisor_next = match["op"] in "/%"
+        if expect_operand or groups:
             raise TtlinkError(f"grid '{text}': incomplete expression '{part.strip()}'")
         exprs.append("".join(out))
-    return exprs[0], exprs[1], exprs[2]
+    return Grid(dims=(exprs[0], exprs[1], exprs[2]), divisors=tuple(dict.fromkeys(divisors)))
 
 
 def _grid_name(name: str, by_name: dict[str, Param], text: str) -> str:

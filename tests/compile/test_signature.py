@@ -59,11 +59,17 @@ def test_names_the_linker_refuses_are_refused_when_compiling(name):
 
 
 def test_parse_grid_widens_arguments_and_substitutes_values():
-    assert parse_grid("(n + BLOCK - 1) / BLOCK, n % 7, -stride + 2", params()) == (
+    assert parse_grid("(n + BLOCK - 1) / BLOCK, n % 7, -stride + 2", params()).dims == (
         "((int64_t)n + 256 - 1) / 256",
         "(int64_t)n % 7",
         "-1 + 2",
     )
+
+
+def test_parse_grid_lists_divisors_that_hold_an_argument_inner_ones_first():
+    grid = parse_grid("n / (BLOCK - n / -n), 1 + n % (BLOCK * 2), (n + 1) / stride", params())
+    assert grid.divisors == ("(int64_t)n", "(256 - (int64_t)n / -(int64_t)n)")
+    assert parse_grid("(n + BLOCK - 1) / BLOCK, n % 7, n / (BLOCK)", params()).divisors == ()
 
 
 @pytest.mark.parametrize(
@@ -89,7 +95,7 @@ def test_parse_grid_errors(grid, message):
 
 def test_parse_grid_keeps_signs_apart():
     # `--n` and `-` before a negative value would be C's decrement operator, not two signs.
-    assert parse_grid("--n, -+n, -BLOCK - BLOCK", params("*fp32, -4, *fp16, i64:16, fp32, i32:1")) == (
+    assert parse_grid("--n, -+n, -BLOCK - BLOCK", params("*fp32, -4, *fp16, i64:16, fp32, i32:1")).dims == (
         "- -(int64_t)n",
         "- +(int64_t)n",
         "-(-4) - (-4)",
@@ -102,7 +108,7 @@ def test_grid_values_beyond_int64_are_refused(grid):
         parse_grid(grid, params(f"*fp32, {2**63}, *fp16, i64:16, fp32, i32:1"))
 
 
-@pytest.mark.parametrize("grid", ["n / 0, 1, 1", "1, n % BLOCK, 1"])
+@pytest.mark.parametrize("grid", ["n / 0, 1, 1", "1, n % BLOCK, 1", "n / -0, 1, 1"])
 def test_grid_division_by_a_zero_value_is_refused(grid):
     with pytest.raises(TtlinkError, match="division by zero"):
         parse_grid(grid, params("*fp32, 0, *fp16, i64:16, fp32, i32:1"))

@@ -1,11 +1,12 @@
 /*
  * Drives generated kernel entry points against the stand-in libcuda (see standin_libcuda.c).
  * Built by test_runtime.py with -include of the generated headers and the entry names as
- * macros: EVERY (every scalar type; cuda:80, 86, 90 + PTX), EVERY_NO_PTX (same, no PTX) and
- * BIG (needs > 48 KiB of shared memory). Prints `key=value` lines; the tests read them.
+ * macros: EVERY (every scalar type; cuda:80, 86, 90 + PTX), EVERY_NO_PTX (same, no PTX),
+ * DIVIDING (same kernel, a grid dividing by the arguments i32 and i16 - 1) and BIG (needs
+ * > 48 KiB of shared memory). Prints `key=value` lines; the tests read them.
  *
  * usage: harness SCENARIO [ARG]   (scenarios: launch, choose N, race THREADS, reload, big,
- *                                  no_context, twice)
+ *                                  divide, no_context, twice)
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -27,6 +28,10 @@ static CUresult launch_every(int32_t n) {
 
 static CUresult launch_every_no_ptx(void) {
   return EVERY_NO_PTX(STREAM, 0x7000, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0);
+}
+
+static CUresult launch_dividing(int32_t i32, int16_t i16) {
+  return DIVIDING(STREAM, 0x7000, 1000, 0, 0, i16, i32, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0);
 }
 
 static CUresult launch_big(void) {
@@ -119,6 +124,13 @@ int main(int argc, char **argv) {
   if (strcmp(scenario, "big") == 0) {
     make_current(0);
     printf("status=%d\n", launch_big());
+    return 0;
+  }
+  if (strcmp(scenario, "divide") == 0) {
+    make_current(0);
+    printf("argument_zero=%d\n", launch_dividing(0, 3));
+    printf("group_zero=%d\n", launch_dividing(7, 1));
+    printf("status=%d\n", launch_dividing(7, 3));
     return 0;
   }
   if (strcmp(scenario, "twice") == 0) {

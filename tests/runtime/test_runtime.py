@@ -27,6 +27,7 @@ KERNELS = HERE / "fixtures" / "kernels.py"
 EXAMPLES = HERE.parent.parent / "examples"
 EVERY_SIG = "*fp32:16, i32, i1, i8, i16, i32, i64, u8, u16, u32, u64, fp16, bf16, fp32, fp64, i32:1, 64"
 EVERY_GRID = "(n + BLOCK - 1) / BLOCK, 2, unit"
+DIVIDING_GRID = "n / i32, 1 + n % (i16 - 1), 1"  # divisors that are run-time arguments
 BIG_SIG = (
     "*fp16:16, *fp16:16, *fp16:16, i32:16, i32:16, i32:16, i32:16, i32:1, i32:16, i32:1, i32:16, i32:1, 128, 256, 64, 8"
 )
@@ -77,6 +78,7 @@ def build(tmp_path_factory, cuda_include_dir):
         records.append(str(record))
     assemble_main([*records, "-g", EVERY_GRID, "-on", "every", "-o", str(out / "every"), "--embed-ptx"])
     assemble_main([*records, "-g", EVERY_GRID, "-on", "every_no_ptx", "-o", str(out / "every_no_ptx")])
+    assemble_main([*records, "-g", DIVIDING_GRID, "-on", "dividing", "-o", str(out / "dividing")])
     compile_main(
         [
             str(EXAMPLES / "matmul.py"),
@@ -101,12 +103,13 @@ def build(tmp_path_factory, cuda_include_dir):
     include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
     for name, flags in (("standin.so", []), ("standin_no_ctx_id.so", ["-DSTANDIN_NO_CTX_ID"])):
         _cc(["-shared", "-fPIC", *flags, *include, str(HERE / "standin_libcuda.c"), "-o", str(out / name)])
-    names = {key: _symbol(out / f"{key}.h") for key in ("every", "every_no_ptx", "big")}
+    names = {key: _symbol(out / f"{key}.h") for key in ("every", "every_no_ptx", "dividing", "big")}
     macros = [
         f"-DEVERY={names['every']}",
         f"-DLOAD_EVERY=load_{names['every']}",
         f"-DUNLOAD_EVERY=unload_{names['every']}",
         f"-DEVERY_NO_PTX={names['every_no_ptx']}",
+        f"-DDIVIDING={names['dividing']}",
         f"-DBIG={names['big']}",
     ]
     headers = [arg for key in names for arg in ("-include", str(out / f"{key}.h"))]
@@ -166,6 +169,14 @@ def _launches(lines):
 
 def _loads(lines):
     return [dict(re.findall(r"(\w+)=(\S+)", line)) for line in lines if line.startswith("load ")]
+
+
+def test_a_grid_divisor_of_zero_is_an_error_not_a_crash(build):
+    values, lines, _ = run_harness(build, "divide")
+    # UBSan (-fno-sanitize-recover) would have stopped the harness at a division by zero.
+    assert values == {"argument_zero": CUDA_ERROR_INVALID_VALUE, "group_zero": CUDA_ERROR_INVALID_VALUE, "status": 0}
+    (launch,) = _launches(lines)
+    assert launch["grid"] == "142,1,1"  # 1000 / 7, 1 + 1000 % (3 - 1)
 
 
 def test_launch_passes_exact_grid_block_shared_and_argument_bytes(build):
