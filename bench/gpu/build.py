@@ -143,5 +143,11 @@ def build_ours(kernel: Kernel, ours_dir: Path, build_dir: Path, examples_only: b
         variants = [(i, s) for i in range(len(kernel.configs)) for s in kernel.specialisations]
         library, linked = build_dir / f"lib{kernel.out_name}.so", f"{kernel.out_name}_linked.c"
     sources = [source_dir / f"{kernel.variant_stem(i, s)}.c" for i, s in variants] + [source_dir / linked]
-    cc(sources + sorted(RUNTIME_DIR.glob("*.c")), library, shared=True, extra=(f"-I{RUNTIME_DIR}", f"-I{source_dir}"))
+    return build_with_runtime(sources, library)
+
+
+def build_with_runtime(sources: list[Path], library: Path) -> Path:
+    """Generated C (whose headers sit beside it) and the ttlink runtime, as one shared library."""
+    includes = [f"-I{RUNTIME_DIR}", *dict.fromkeys(f"-I{s.parent}" for s in sources)]
+    cc(sources + sorted(RUNTIME_DIR.glob("*.c")), library, shared=True, extra=tuple(includes))
     return library

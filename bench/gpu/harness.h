@@ -6,6 +6,7 @@
  * The matmul API is the one both `ttlink link` and upstream's link.py generate:
  *   CUresult NAME(CUstream, CUdeviceptr a, b, c, int32_t M, N, K, 6 strides, int algo_id);
  *   int NAME_get_num_algos(void);
+ *   void unload_NAME(void);
  */
 #ifndef BENCH_GPU_HARNESS_H
 #define BENCH_GPU_HARNESS_H
@@ -58,6 +59,7 @@ typedef int (*num_algos_fn)(void);
 struct matmul_api {
   matmul_algo_fn call;
   num_algos_fn num_algos;
+  void (*unload)(void); /* every variant's module in the current context */
 };
 
 /* dlopen()s LIBRARY (RTLD_LOCAL: ours and upstream's may share symbol names) and finds NAME. */
@@ -67,12 +69,14 @@ static inline int load_matmul_api(const char *library, const char *name, struct 
     printf("{\"error\": \"dlopen\", \"detail\": \"%s\"}\n", dlerror());
     return 1;
   }
-  char symbol[256];
-  snprintf(symbol, sizeof symbol, "%s_get_num_algos", name);
+  char num_algos[256], unload[256];
+  snprintf(num_algos, sizeof num_algos, "%s_get_num_algos", name);
+  snprintf(unload, sizeof unload, "unload_%s", name);
   api->call = (matmul_algo_fn)dlsym(handle, name);
-  api->num_algos = (num_algos_fn)dlsym(handle, symbol);
-  if (api->call == NULL || api->num_algos == NULL) {
-    printf("{\"error\": \"dlsym\", \"detail\": \"%s or %s missing\"}\n", name, symbol);
+  api->num_algos = (num_algos_fn)dlsym(handle, num_algos);
+  *(void **)&api->unload = dlsym(handle, unload);
+  if (api->call == NULL || api->num_algos == NULL || api->unload == NULL) {
+    printf("{\"error\": \"dlsym\", \"detail\": \"%s, %s or %s missing\"}\n", name, num_algos, unload);
     return 1;
   }
   return 0;

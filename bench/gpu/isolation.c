@@ -2,6 +2,8 @@
  * CUDA context on the same device, and every device of the machine.
  *
  *   isolation LIBRARY NAME threads COUNT   COUNT threads make their first launches at once
+ *   isolation LIBRARY NAME reload COUNT    the same right after unload_NAME, every module
+ *                                          having been loaded before
  *   isolation LIBRARY NAME contexts        primary context, a created one, primary again,
  *                                          the created one destroyed and another created
  *   isolation LIBRARY NAME devices         device 0, 1, ... and then device 0 again
@@ -51,6 +53,7 @@ static int check_all_algos(const char *test, const char *where, CUstream stream,
 }
 
 struct thread_job {
+  const char *test;
   CUcontext context;
   pthread_barrier_t *start;
   int index, ok;
@@ -65,22 +68,29 @@ static void *thread_main(void *arg) {
   if (cuCtxSetCurrent(job->context) != CUDA_SUCCESS) return NULL;
   if (cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS) return NULL;
   pthread_barrier_wait(job->start);
-  job->ok = check_all_algos("threads", where, stream, 1000 + (uint64_t)job->index);
+  job->ok = check_all_algos(job->test, where, stream, 1000 + (uint64_t)job->index);
   cuStreamDestroy(stream);
   return NULL;
 }
 
-static CUresult run_threads(int count) {
+/* TEST "reload": every algo runs once here first, then unload_NAME, so that the threads
+ * race on loading modules again. */
+static CUresult run_threads(const char *test, int count) {
   CUdevice device;
   CUcontext primary;
   CHECK(cuDeviceGet(&device, 0));
   CHECK(cuDevicePrimaryCtxRetain(&primary, device));
+  if (strcmp(test, "reload") == 0) {
+    CHECK(cuCtxSetCurrent(primary));
+    check_all_algos(test, "before the unload", NULL, 1);
+    api.unload();
+  }
   pthread_barrier_t start;
   pthread_barrier_init(&start, NULL, (unsigned)count);
   struct thread_job *jobs = calloc((size_t)count, sizeof *jobs);
   pthread_t *threads = calloc((size_t)count, sizeof *threads);
   for (int i = 0; i < count; i++) {
-    jobs[i] = (struct thread_job){.context = primary, .start = &start, .index = i};
+    jobs[i] = (struct thread_job){.test = test, .context = primary, .start = &start, .index = i};
     pthread_create(&threads[i], NULL, thread_main, &jobs[i]);
   }
   int passed = 0;
@@ -88,7 +98,7 @@ static CUresult run_threads(int count) {
     pthread_join(threads[i], NULL);
     passed += jobs[i].ok;
   }
-  printf("{\"test\": \"threads\", \"where\": \"all %d threads\", \"ok\": %s}\n", count,
+  printf("{\"test\": \"%s\", \"where\": \"all %d threads\", \"ok\": %s}\n", test, count,
          passed == count ? "true" : "false");
   return CUDA_SUCCESS;
 }
@@ -144,12 +154,13 @@ static CUresult run_devices(void) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: isolation LIBRARY NAME threads COUNT | contexts | devices\n");
+    fprintf(stderr, "usage: isolation LIBRARY NAME threads COUNT | reload COUNT | contexts | devices\n");
     return 2;
   }
   if (load_matmul_api(argv[1], argv[2], &api) != 0) return 1;
   CHECK(cuInit(0));
-  if (strcmp(argv[3], "threads") == 0 && argc == 5) return run_threads(atoi(argv[4])) != CUDA_SUCCESS;
+  if ((strcmp(argv[3], "threads") == 0 || strcmp(argv[3], "reload") == 0) && argc == 5)
+    return run_threads(argv[3], atoi(argv[4])) != CUDA_SUCCESS;
   if (strcmp(argv[3], "contexts") == 0) return run_contexts() != CUDA_SUCCESS;
   if (strcmp(argv[3], "devices") == 0) return run_devices() != CUDA_SUCCESS;
   fprintf(stderr, "isolation: unknown mode %s\n", argv[3]);

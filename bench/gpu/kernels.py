@@ -7,7 +7,7 @@ library only: it runs on the CI-kind machine (Python 3.11) and on the GPU machin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ALIGNED = 16
 UNIT = 1
@@ -147,3 +147,28 @@ VECTOR_ADD = Kernel(
 
 KERNELS = (MATMUL, VECTOR_ADD)
 TARGETS = ("cuda:80", "cuda:90")
+
+
+@dataclass(frozen=True)
+class TargetBuild:
+    """KERNEL's config 0, first specialisation, compiled for TARGETS only: the driver is
+    given binaries that do not include the GPU's own."""
+
+    kernel: Kernel
+    targets: tuple[str, ...]
+    embed_ptx: bool
+
+    def runs_on(self, major: int, minor: int) -> bool:
+        """CUDA's compatibility rule: a cubin runs on its own major version at the same or a
+        higher minor; the PTX (ttlink embeds the oldest target's) on any GPU at least as new."""
+        archs = [int(target.split(":")[1]) for target in self.targets]
+        if any(arch // 10 == major and arch % 10 <= minor for arch in archs):
+            return True
+        return self.embed_ptx and min(archs) <= 10 * major + minor
+
+
+# On an sm_90 GPU the first runs only through the driver's JIT of sm_80 PTX, the second not at all.
+TARGET_BUILDS = (
+    TargetBuild(replace(VECTOR_ADD, out_name="vector_add_sm80_ptx"), ("cuda:80",), embed_ptx=True),
+    TargetBuild(replace(VECTOR_ADD, out_name="vector_add_sm80"), ("cuda:80",), embed_ptx=False),
+)

@@ -13,7 +13,7 @@ from build import UPSTREAM_PREFIX, UpstreamVariant
 from kernels import UNIT, Kernel, Specialisation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from ttlink.metadata import DIRECTIVE, parse_line  # noqa: E402
+from ttlink.metadata import DIRECTIVE, KernelMeta, parse_line  # noqa: E402
 
 _CTYPES = {"i32": ctypes.c_int32, "i64": ctypes.c_int64, "u32": ctypes.c_uint32, "fp32": ctypes.c_float}
 
@@ -78,6 +78,13 @@ class LinkedLibrary:
         return self._function(f"{self.name}_get_num_algos", [])()
 
 
+def variant_meta(header: Path) -> KernelMeta:
+    """The ttlink-meta line of a header `ttlink compile` wrote: entry point, targets, ..."""
+    lines = header.read_text().splitlines()
+    (number,) = [n for n, line in enumerate(lines, 1) if line.startswith(DIRECTIVE)]
+    return parse_line(lines[number - 1], str(header), number)
+
+
 def load_ours(path: Path, kernel: Kernel, ours_dir: Path, label: str, specs: tuple[str, ...] = ()) -> LinkedLibrary:
     """Variant entry points from each header's ttlink-meta line; algo numbers from the
     library's own `{name}_get_algo_name`. SPECS: the specialisations linked in (default all)."""
@@ -87,9 +94,7 @@ def load_ours(path: Path, kernel: Kernel, ours_dir: Path, label: str, specs: tup
             if specs and spec.name not in specs:
                 continue
             header = ours_dir / kernel.out_name / f"{kernel.variant_stem(index, spec)}.h"
-            lines = header.read_text().splitlines()
-            (number,) = [n for n, line in enumerate(lines, 1) if line.startswith(DIRECTIVE)]
-            variants[index, spec.name] = parse_line(lines[number - 1], str(header), number).symbol
+            variants[index, spec.name] = variant_meta(header).symbol
     library = LinkedLibrary(label, path, kernel, kernel.out_name, variants, [])
     get_name = library._function(f"{kernel.out_name}_get_algo_name", [ctypes.c_int])
     get_name.restype = ctypes.c_char_p

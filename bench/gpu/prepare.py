@@ -1,6 +1,7 @@
 """Generates rules_triton's C sources for the GPU benchmark, on the build machine (no GPU):
 `ttlink compile` for every kernel x config x specialisation and `ttlink link` per kernel,
-into a folder that travels to the GPU machine (`run.py --ours`).
+plus the target-choice builds (TARGET_BUILDS, in `targets/`), into a folder that travels to
+the GPU machine (`run.py --ours`).
 
     /tmp/tt39/bin/python bench/gpu/prepare.py [--out .device/gpu/ours] [--jobs 2]
 """
@@ -15,13 +16,20 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from kernels import KERNELS, TARGETS, Kernel
+from kernels import KERNELS, TARGET_BUILDS, TARGETS, Kernel
 
 REPO = Path(__file__).resolve().parents[2]
+TARGET_BUILDS_DIR = "targets"
 
 
 def compile_variant(
-    kernel: Kernel, index: int, spec_index: int, out_dir: Path, env: dict, targets: tuple[str, ...] = TARGETS
+    kernel: Kernel,
+    index: int,
+    spec_index: int,
+    out_dir: Path,
+    env: dict,
+    targets: tuple[str, ...] = TARGETS,
+    embed_ptx: bool = False,
 ) -> None:
     config, spec = kernel.configs[index], kernel.specialisations[spec_index]
     command = [sys.executable, "-m", "ttlink", "compile", str(REPO / kernel.source), "-n", kernel.function]
@@ -30,6 +38,8 @@ def compile_variant(
     command += ["-o", str(out_dir / kernel.variant_stem(index, spec))]
     for target in targets:
         command += ["--target", target]
+    if embed_ptx:
+        command.append("--embed-ptx")
     subprocess.run(command, check=True, cwd=REPO, env=env)
 
 
@@ -47,6 +57,13 @@ def link(kernel: Kernel, out_dir: Path, env: dict) -> None:
         )
 
 
+def compile_target_builds(out_dir: Path, env: dict) -> None:
+    """Each TARGET_BUILDS variant as `{out_dir}/{its out name}_0_{specialisation}.{c,h}`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for target in TARGET_BUILDS:
+        compile_variant(target.kernel, 0, 0, out_dir, env, target.targets, target.embed_ptx)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / ".device" / "gpu" / "ours")
@@ -60,6 +77,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             list(pool.map(lambda job, k=kernel, d=out_dir: compile_variant(k, *job, d, env), jobs))
         link(kernel, out_dir, env)
+    compile_target_builds(args.out / TARGET_BUILDS_DIR, env)
     import triton
 
     def git(*args: str) -> str:

@@ -187,6 +187,22 @@ def correctness_section(rows: list[dict]) -> str:
     return text
 
 
+def target_choice_section(result: dict) -> str:
+    body = [
+        [
+            f"`{r['build']}`",
+            " + ".join(r["targets"]) + (" + PTX" if r["embed_ptx"] else ""),
+            r["expected"],
+            f"`{r['result']}`",
+            r["output"],
+            "pass" if r["ok"] else "FAIL",
+        ]
+        for r in result["rows"]
+    ]
+    text = f"Vector add at n = {result['size']} on this {result['gpu']} GPU, output poisoned with NaN.\n\n"
+    return text + _table(["build", "binaries", "expected", "returned", "output", "verdict"], body)
+
+
 def isolation_section(runs: list[dict]) -> str:
     body = []
     for run in runs:
@@ -276,6 +292,7 @@ def render(results: dict) -> str:
         ("dispatch", "Dispatcher cost on the CPU (no-op driver)", dispatch_section),
         ("cycles", "Cycles at 4096 (Nsight Compute, no clock control, config 0)", cycles_section),
         ("correctness", "Correctness matrix", correctness_section),
+        ("targets", "Which binary the driver runs", target_choice_section),
         ("isolation", "Threads, contexts, devices", isolation_section),
     ]
     for step, title, render_step in sections:

@@ -1,6 +1,7 @@
 """The GPU benchmark, in one go on the GPU machine: builds upstream AOT and rules_triton
-libraries and the C harnesses, then runs the steps (STEPS): the correctness matrix, the
-thread / context / device checks, the matmul benchmark, the shared-memory carveout
+libraries and the C harnesses, then runs the steps (STEPS): the correctness matrix, which
+binary the driver runs (targets), the thread / context / device checks (and a race on the
+first launches after an unload), the matmul benchmark, the shared-memory carveout
 experiment, launch cost, dispatcher cost on the CPU and cycles under Nsight Compute, and
 ends with the side-by-side tables.
 
@@ -27,10 +28,22 @@ import traceback
 from pathlib import Path
 
 import build
+import prepare
 import report
 from kernels import KERNELS, MATMUL
 
-STEPS = ("environment", "build", "correctness", "isolation", "matmul", "carveout", "launch", "dispatch", "cycles")
+STEPS = (
+    "environment",
+    "build",
+    "correctness",
+    "targets",
+    "isolation",
+    "matmul",
+    "carveout",
+    "launch",
+    "dispatch",
+    "cycles",
+)
 NCU_METRICS = (
     "gpu__time_duration.sum",
     "gpc__cycles_elapsed.max",
@@ -128,10 +141,20 @@ class Bench:
                 rows += correctness.as_dicts(correctness.run_matrix(library, stream))
         return rows
 
+    def step_targets(self) -> dict:
+        import targets
+        import torch
+
+        source_dir = Path(self.args.ours[0]) / prepare.TARGET_BUILDS_DIR
+        return targets.run(source_dir, self.build_dir / "targets", torch.cuda.current_stream().cuda_stream)
+
     def step_isolation(self) -> list[dict]:
         runs = []
         for out_name, library_path in self._matmul_library_paths():
             modes = [["threads", "2"], ["threads", "16"], ["contexts"], ["devices"]]
+            if not out_name.startswith(build.UPSTREAM_PREFIX):
+                # upstream's unload keeps its CUfunction, so the next launch loads nothing
+                modes.append(["reload", "32"])
             for mode in modes:
                 run = _json_lines([str(self.harness["isolation"]), str(library_path), out_name, *mode])
                 runs.append(

@@ -1,11 +1,12 @@
 """The parts of the GPU benchmark that run without a GPU: the signature table, the
-dispatcher-cost harness against the no-op driver, and the report.
+target-choice builds, the dispatcher-cost harness against the no-op driver, and the report.
 
     python -m pytest bench/gpu/test_cpu.py     (with triton 3.9.0 installed; about 20 s)
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from dataclasses import replace
@@ -18,7 +19,7 @@ import dispatch_cost  # noqa: E402
 import libs  # noqa: E402
 import prepare  # noqa: E402
 import report  # noqa: E402
-from kernels import MATMUL  # noqa: E402
+from kernels import MATMUL, TARGET_BUILDS  # noqa: E402
 
 
 def test_signature_and_grid_are_compile_py_arguments():
@@ -40,6 +41,28 @@ def test_hints_hold_only_for_matching_values():
     assert aligned.holds(row_major) and unit.holds(row_major)
     assert not aligned.holds(odd) and unit.holds(odd)
     assert not aligned.holds(transposed_b) and not unit.holds(transposed_b) and generic.holds(transposed_b)
+
+
+def test_target_builds_run_where_cuda_compatibility_allows():
+    with_ptx, cubin_only = TARGET_BUILDS
+    assert cubin_only.runs_on(8, 0) and cubin_only.runs_on(8, 6)
+    assert not cubin_only.runs_on(9, 0) and not cubin_only.runs_on(7, 5)
+    assert with_ptx.runs_on(8, 6) and with_ptx.runs_on(9, 0) and with_ptx.runs_on(10, 0)
+    assert not with_ptx.runs_on(7, 5)
+
+
+def test_prepare_compiles_the_target_builds_for_their_targets_only(tmp_path):
+    """Each build's header names its targets and whether PTX is embedded; its C embeds PTX
+    only then; the library the targets step builds exports the entry point."""
+    env = dict(os.environ, PYTHONPATH=str(build.REPO))
+    prepare.compile_target_builds(tmp_path, env)
+    for target in TARGET_BUILDS:
+        stem = target.kernel.variant_stem(0, target.kernel.specialisations[0])
+        meta = libs.variant_meta(tmp_path / f"{stem}.h")
+        assert (meta.name, meta.targets, meta.embed_ptx) == (target.kernel.out_name, ("cuda:80",), target.embed_ptx)
+        assert ("TTLINK_PTX" in (tmp_path / f"{stem}.c").read_text()) == target.embed_ptx
+        library = build.build_with_runtime([tmp_path / f"{stem}.c"], tmp_path / f"lib{stem}.so")
+        assert hasattr(ctypes.CDLL(str(library)), meta.symbol)
 
 
 def test_dispatcher_cost_harness_runs_against_the_noop_driver(tmp_path):
@@ -74,3 +97,17 @@ def test_report_says_which_steps_failed_and_what_was_not_measured():
     text = report.render(results)
     assert "### fp16 matmul\n\nfailed: RuntimeError: no GPU" in text
     assert "| best algo >= 97% of cuBLAS at 4096 | - | not measured |" in text
+
+
+def test_report_shows_each_target_build_and_marks_a_wrong_outcome():
+    rows = [
+        {"build": "vector_add_sm80_ptx", "targets": ["cuda:80"], "embed_ptx": True, "expected": "runs",
+         "result": "CUDA_SUCCESS", "output": "exact", "ok": True},
+        {"build": "vector_add_sm80", "targets": ["cuda:80"], "embed_ptx": False,
+         "expected": "CUDA_ERROR_NO_BINARY_FOR_GPU", "result": "CUDA_SUCCESS", "output": "written", "ok": False},
+    ]  # fmt: skip
+    text = report.render(
+        {"started": "-", "steps": {"targets": {"ok": True, "result": {"gpu": "sm_90", "size": 16, "rows": rows}}}}
+    )
+    assert "| `vector_add_sm80_ptx` | cuda:80 + PTX | runs | `CUDA_SUCCESS` | exact | pass |" in text
+    assert "| `vector_add_sm80` | cuda:80 | CUDA_ERROR_NO_BINARY_FOR_GPU | `CUDA_SUCCESS` | written | FAIL |" in text
