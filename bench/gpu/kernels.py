@@ -151,12 +151,18 @@ TARGETS = ("cuda:80", "cuda:90")
 
 @dataclass(frozen=True)
 class TargetBuild:
-    """KERNEL's config 0, first specialisation, compiled for TARGETS only: the driver is
-    given binaries that do not include the GPU's own."""
+    """KERNEL's config 0, first specialisation, compiled for TARGETS only under OUT_NAME: the
+    driver is given binaries that do not include the GPU's own."""
 
     kernel: Kernel
+    out_name: str
     targets: tuple[str, ...]
     embed_ptx: bool
+
+    @property
+    def compiled(self) -> Kernel:
+        """KERNEL under its own out name, so that no symbol is shared with KERNEL's build."""
+        return replace(self.kernel, out_name=self.out_name)
 
     def runs_on(self, major: int, minor: int) -> bool:
         """CUDA's compatibility rule: a cubin runs on its own major version at the same or a
@@ -169,6 +175,6 @@ class TargetBuild:
 
 # On an sm_90 GPU the first runs only through the driver's JIT of sm_80 PTX, the second not at all.
 TARGET_BUILDS = (
-    TargetBuild(replace(VECTOR_ADD, out_name="vector_add_sm80_ptx"), ("cuda:80",), embed_ptx=True),
-    TargetBuild(replace(VECTOR_ADD, out_name="vector_add_sm80"), ("cuda:80",), embed_ptx=False),
+    TargetBuild(VECTOR_ADD, "vector_add_sm80_ptx", ("cuda:80",), embed_ptx=True),
+    TargetBuild(VECTOR_ADD, "vector_add_sm80", ("cuda:80",), embed_ptx=False),
 )

@@ -61,7 +61,7 @@ def compile_target_builds(out_dir: Path, env: dict) -> None:
     """Each TARGET_BUILDS variant as `{out_dir}/{its out name}_0_{specialisation}.{c,h}`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for target in TARGET_BUILDS:
-        compile_variant(target.kernel, 0, 0, out_dir, env, target.targets, target.embed_ptx)
+        compile_variant(target.compiled, 0, 0, out_dir, env, target.targets, target.embed_ptx)
 
 
 def main() -> None:

@@ -32,12 +32,12 @@ def run(source_dir: Path, build_dir: Path, stream: int) -> dict:
     build_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for target in TARGET_BUILDS:
-        kernel, spec = target.kernel, target.kernel.specialisations[0]
+        kernel, spec = target.compiled, target.kernel.specialisations[0]
         stem = kernel.variant_stem(0, spec)
         path = build.build_with_runtime([source_dir / f"{stem}.c"], build_dir / f"lib{stem}.so")
         symbol = variant_meta(source_dir / f"{stem}.h").symbol
         library = LinkedLibrary(kernel.out_name, path, kernel, kernel.out_name, {(0, spec.name): symbol}, [])
-        problem = next(p for p in problems(kernel, SIZE) if spec.holds(p.values))
+        problem = next(p for p in problems(target.kernel, SIZE) if spec.holds(p.values))
         result = library.variant(0, spec, stream, problem.values)
         passed, error, detail = check(problem, result)
         written = problem.output[: problem.count]

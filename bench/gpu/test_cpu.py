@@ -57,9 +57,9 @@ def test_prepare_compiles_the_target_builds_for_their_targets_only(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(build.REPO))
     prepare.compile_target_builds(tmp_path, env)
     for target in TARGET_BUILDS:
-        stem = target.kernel.variant_stem(0, target.kernel.specialisations[0])
+        stem = target.compiled.variant_stem(0, target.kernel.specialisations[0])
         meta = libs.variant_meta(tmp_path / f"{stem}.h")
-        assert (meta.name, meta.targets, meta.embed_ptx) == (target.kernel.out_name, ("cuda:80",), target.embed_ptx)
+        assert (meta.name, meta.targets, meta.embed_ptx) == (target.out_name, ("cuda:80",), target.embed_ptx)
         assert ("TTLINK_PTX" in (tmp_path / f"{stem}.c").read_text()) == target.embed_ptx
         library = build.build_with_runtime([tmp_path / f"{stem}.c"], tmp_path / f"lib{stem}.so")
         assert hasattr(ctypes.CDLL(str(library)), meta.symbol)
