@@ -3,7 +3,7 @@
 The kernels are compiled for real (cuda:80, cuda:86, cuda:90); only the driver is a stand-in
 (standin_libcuda.c), loaded through TTLINK_LIBCUDA_PATH. Every harness is built with
 ASan + UBSan; the race also runs under TSan. The real driver is exercised on the GPU machine
-(bench/gpu/aot_check).
+(bench/gpu/run.py).
 """
 
 from __future__ import annotations
