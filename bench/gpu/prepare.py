@@ -22,6 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 TARGET_BUILDS_DIR = "targets"
 
 
+def ttlink_env() -> dict:
+    """The environment for `python -m ttlink`: this checkout's ttlink first, then whatever
+    path already provides Triton (a venv, or the Bazel test's PYTHONPATH)."""
+    inherited = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), *([inherited] if inherited else [])]))
+
+
 def compile_variant(
     kernel: Kernel,
     index: int,
@@ -69,7 +76,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / ".device" / "gpu" / "ours")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     args = parser.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = ttlink_env()
     for kernel in KERNELS:
         out_dir = args.out / kernel.out_name
         out_dir.mkdir(parents=True, exist_ok=True)

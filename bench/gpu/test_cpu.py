@@ -1,13 +1,13 @@
 """The parts of the GPU benchmark that run without a GPU: the signature table, the
 target-choice builds, the dispatcher-cost harness against the no-op driver, and the report.
 
-    python -m pytest bench/gpu/test_cpu.py     (with triton 3.9.0 installed; about 20 s)
+    python -m pytest bench/gpu/test_cpu.py     (with triton 3.9.0 installed; about 10 s)
+    bazel test //bench/gpu:cpu_test           (the same, part of `bazel test //...`)
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -54,7 +54,7 @@ def test_target_builds_run_where_cuda_compatibility_allows():
 def test_prepare_compiles_the_target_builds_for_their_targets_only(tmp_path):
     """Each build's header names its targets and whether PTX is embedded; its C embeds PTX
     only then; the library the targets step builds exports the entry point."""
-    env = dict(os.environ, PYTHONPATH=str(build.REPO))
+    env = prepare.ttlink_env()
     prepare.compile_target_builds(tmp_path, env)
     for target in TARGET_BUILDS:
         stem = target.compiled.variant_stem(0, target.kernel.specialisations[0])
@@ -73,7 +73,7 @@ def test_dispatcher_cost_harness_runs_against_the_noop_driver(tmp_path):
     kernel = replace(MATMUL, configs=MATMUL.configs[2:3], specialisations=(aligned, generic), example_specs=())
     out_dir = tmp_path / "ours" / kernel.out_name
     out_dir.mkdir(parents=True)
-    env = dict(os.environ, PYTHONPATH=str(build.REPO))
+    env = prepare.ttlink_env()
     for spec_index in range(len(kernel.specialisations)):
         prepare.compile_variant(kernel, 0, spec_index, out_dir, env, targets=("cuda:90",))
     prepare.link(kernel, out_dir, env)
