@@ -137,7 +137,7 @@ def emit_source(variant: Variant, header_name: str) -> str:
         body.append(f"  void *ttlink_args[] = {{{', '.join(launch_args)}}};")
     if variant.grid.divisors:
         zero_tests = " || ".join(f"{divisor} == 0" for divisor in variant.grid.divisors)
-        body.append(f"  if ({zero_tests}) return CUDA_ERROR_INVALID_VALUE; /* the grid divides by it */")
+        body.append(f"  if ({zero_tests}) return CUDA_ERROR_INVALID_VALUE; /* a zero divisor of the grid */")
     grid = ", ".join(variant.grid.dims)
     body.append(
         f"  return ttlink_launch(&ttlink_this_variant, stream, {grid}, {'ttlink_args' if launch_args else 'NULL'});"
