@@ -14,17 +14,11 @@ from .emit_link import emit_link
 from .errors import ArgumentParser, run_cli
 from .headers import read_header
 from .model import build_groups
-from .outputs import write_outputs
+from .outputs import output_base, write_outputs
 
 DESCRIPTION = """Links kernel headers written by `ttlink compile` or Triton's compile.py (3.2 to 3.9)
 into one dispatcher: for every kernel name K, K(stream, args, algo_id), K_default, K_<algo>,
 K_get_num_algos, K_get_algo_name, load_K and unload_K. Writes OUT.h and OUT.c."""
-
-
-def output_base(out: str) -> Path:
-    """OUT without a trailing .h or .c, so `-o lib` and `-o lib.h` both write lib.h and lib.c."""
-    path = Path(out)
-    return path.with_suffix("") if path.suffix in (".h", ".c") else path
 
 
 def main(argv: Sequence[str]) -> None:

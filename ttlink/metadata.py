@@ -31,14 +31,48 @@ ConstexprValue = bool | int | float | str
 
 C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Names no C argument may take: those the generated C declares itself (the entry points'
-# `stream`, the dispatcher's `algo_id`) and the words C or C++ reserve.
+# `stream`, the dispatcher's `algo_id`), the keywords of C (up to C23) and C++ (up to C++23),
+# C++'s alternative operator spellings, and common compiler extensions. Generated headers are
+# included from both languages, so a word either reserves breaks some caller.
 RESERVED_NAMES = frozenset(
-    """stream algo_id auto bool break case catch char class const continue default delete do double
-    else enum explicit export extern false float for friend goto if inline int long mutable namespace
-    new operator private protected public register restrict return short signed sizeof static struct
-    switch template this throw true try typedef typeid typename union unsigned using virtual void
-    volatile while""".split()
+    """stream algo_id
+    alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t
+    char32_t class co_await co_return co_yield compl concept const consteval constexpr constinit
+    const_cast continue decltype default delete do double dynamic_cast else enum explicit export
+    extern false float for friend goto if inline int long mutable namespace new noexcept not
+    not_eq nullptr operator or or_eq private protected public register reinterpret_cast requires
+    restrict return short signed sizeof static static_assert static_cast struct switch template
+    this thread_local throw true try typedef typeid typename typeof typeof_unqual union unsigned
+    using virtual void volatile wchar_t while xor xor_eq
+    _Alignas _Alignof _Atomic _BitInt _Bool _Complex _Decimal128 _Decimal32 _Decimal64 _Generic
+    _Imaginary _Noreturn _Static_assert _Thread_local __asm __asm__ __attribute__ __inline
+    __restrict __typeof__""".split()
 )
+# Prefixes of names the runtime (ttlink_*) and the CUDA driver API (cuInit, cuLaunchKernel, ...)
+# define: a generated name there could collide with them at link time.
+RESERVED_PREFIX = re.compile(r"ttlink_|cu[A-Z]")
+
+
+def argument_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a C argument of the generated code, or None if it can."""
+    if not C_IDENTIFIER.fullmatch(name):
+        return "is not an ASCII C identifier"
+    if name in RESERVED_NAMES:
+        return "is a C/C++ keyword or a name the generated C declares itself"
+    if name.startswith("ttlink_"):
+        return "starts with 'ttlink_', which the generated C reserves for its own names"
+    return None
+
+
+def global_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a global symbol of the generated code, or None if it can."""
+    if not C_IDENTIFIER.fullmatch(name):
+        return "is not an ASCII C identifier"
+    if name in RESERVED_NAMES:
+        return "is a C/C++ keyword"
+    if RESERVED_PREFIX.match(name):
+        return "is reserved: 'ttlink_*' names belong to the ttlink runtime, 'cu[A-Z]*' to the CUDA driver"
+    return None
 
 
 @dataclass(frozen=True)
