@@ -24,7 +24,7 @@ from .signature import check_identifier, parse_arg_names, parse_grid, parse_targ
 def _add_output_arguments(parser: ArgumentParser, required: bool) -> None:
     parser.add_argument("-g", "--grid", required=required, help='three C expressions, e.g. "(n + 1023) / 1024, 1, 1"')
     parser.add_argument("-on", "--out-name", help="name of the kernel's C API (default: the kernel's name)")
-    parser.add_argument("-o", "--out-path", type=output_base, required=required, help="writes OUT_PATH.h and OUT_PATH.c")
+    parser.add_argument("-o", "--out-path", type=output_base, required=required, help="writes OUT.h, OUT.c")
     parser.add_argument("--embed-ptx", action="store_true", help="embed PTX of the oldest target as JIT fallback")
 
 
