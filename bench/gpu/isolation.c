@@ -4,6 +4,10 @@
  *   isolation LIBRARY NAME threads COUNT   COUNT threads make their first launches at once
  *   isolation LIBRARY NAME reload COUNT    the same right after unload_NAME, every module
  *                                          having been loaded before
+ *   isolation LIBRARY NAME unload_race COUNT
+ *                                          COUNT threads check every algo UNLOAD_RACE_ROUNDS
+ *                                          times while the main thread calls unload_NAME
+ *                                          every UNLOAD_INTERVAL_US microseconds
  *   isolation LIBRARY NAME contexts        primary context, a created one, primary again,
  *                                          the created one destroyed and another created
  *   isolation LIBRARY NAME devices         device 0, 1, ... and then device 0 again
@@ -12,12 +16,16 @@
  * one JSON line per check. Run each mode in a fresh process: the first launch is the test.
  */
 #include <pthread.h>
+#include <unistd.h>
 
 #include "harness.h"
 
 /* 96 reaches the fully aligned variant, 77 an unaligned one: both module loads happen. */
 static const int SIZES[] = {96, 77};
 #define NUM_SIZES (int)(sizeof SIZES / sizeof SIZES[0])
+
+#define UNLOAD_RACE_ROUNDS 20
+#define UNLOAD_INTERVAL_US 200
 
 static struct matmul_api api;
 
@@ -56,7 +64,8 @@ struct thread_job {
   const char *test;
   CUcontext context;
   pthread_barrier_t *start;
-  int index, ok;
+  int index, rounds, ok;
+  int *running; /* atomic: threads that have not finished */
 };
 
 static void *thread_main(void *arg) {
@@ -68,19 +77,24 @@ static void *thread_main(void *arg) {
   if (cuCtxSetCurrent(job->context) != CUDA_SUCCESS) return NULL;
   if (cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS) return NULL;
   pthread_barrier_wait(job->start);
-  job->ok = check_all_algos(job->test, where, stream, 1000 + (uint64_t)job->index);
+  job->ok = 1;
+  for (int round = 0; round < job->rounds; round++)
+    job->ok &= check_all_algos(job->test, where, stream, 1000 + (uint64_t)(job->index * job->rounds + round));
   cuStreamDestroy(stream);
+  __atomic_sub_fetch(job->running, 1, __ATOMIC_RELEASE);
   return NULL;
 }
 
 /* TEST "reload": every algo runs once here first, then unload_NAME, so that the threads
- * race on loading modules again. */
+ * race on loading modules again. TEST "unload_race": the same, and this thread keeps
+ * unloading while the threads launch. */
 static CUresult run_threads(const char *test, int count) {
+  int unload_race = strcmp(test, "unload_race") == 0;
   CUdevice device;
   CUcontext primary;
   CHECK(cuDeviceGet(&device, 0));
   CHECK(cuDevicePrimaryCtxRetain(&primary, device));
-  if (strcmp(test, "reload") == 0) {
+  if (strcmp(test, "reload") == 0 || unload_race) {
     CHECK(cuCtxSetCurrent(primary));
     check_all_algos(test, "before the unload", NULL, 1);
     api.unload();
@@ -89,17 +103,29 @@ static CUresult run_threads(const char *test, int count) {
   pthread_barrier_init(&start, NULL, (unsigned)count);
   struct thread_job *jobs = calloc((size_t)count, sizeof *jobs);
   pthread_t *threads = calloc((size_t)count, sizeof *threads);
+  int running = count;
   for (int i = 0; i < count; i++) {
-    jobs[i] = (struct thread_job){.test = test, .context = primary, .start = &start, .index = i};
+    jobs[i] = (struct thread_job){.test = test,
+                                  .context = primary,
+                                  .start = &start,
+                                  .index = i,
+                                  .rounds = unload_race ? UNLOAD_RACE_ROUNDS : 1,
+                                  .running = &running};
     pthread_create(&threads[i], NULL, thread_main, &jobs[i]);
+  }
+  int unloads = 0;
+  while (unload_race && __atomic_load_n(&running, __ATOMIC_ACQUIRE) > 0) {
+    usleep(UNLOAD_INTERVAL_US);
+    api.unload();
+    unloads++;
   }
   int passed = 0;
   for (int i = 0; i < count; i++) {
     pthread_join(threads[i], NULL);
     passed += jobs[i].ok;
   }
-  printf("{\"test\": \"%s\", \"where\": \"all %d threads\", \"ok\": %s}\n", test, count,
-         passed == count ? "true" : "false");
+  printf("{\"test\": \"%s\", \"where\": \"all %d threads\", \"ok\": %s, \"unloads\": %d}\n", test, count,
+         passed == count ? "true" : "false", unloads);
   return CUDA_SUCCESS;
 }
 
@@ -154,12 +180,14 @@ static CUresult run_devices(void) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: isolation LIBRARY NAME threads COUNT | reload COUNT | contexts | devices\n");
+    fprintf(stderr,
+            "usage: isolation LIBRARY NAME threads COUNT | reload COUNT | unload_race COUNT | contexts | devices\n");
     return 2;
   }
   if (load_matmul_api(argv[1], argv[2], &api) != 0) return 1;
   CHECK(cuInit(0));
-  if ((strcmp(argv[3], "threads") == 0 || strcmp(argv[3], "reload") == 0) && argc == 5)
+  if ((strcmp(argv[3], "threads") == 0 || strcmp(argv[3], "reload") == 0 || strcmp(argv[3], "unload_race") == 0) &&
+      argc == 5)
     return run_threads(argv[3], atoi(argv[4])) != CUDA_SUCCESS;
   if (strcmp(argv[3], "contexts") == 0) return run_contexts() != CUDA_SUCCESS;
   if (strcmp(argv[3], "devices") == 0) return run_devices() != CUDA_SUCCESS;
