@@ -2,17 +2,20 @@
  * Drives generated kernel entry points against the stand-in libcuda (see standin_libcuda.c).
  * Built by test_runtime.py with -include of the generated headers and the entry names as
  * macros: EVERY (every scalar type; cuda:80, 86, 90 + PTX), EVERY_NO_PTX (same, no PTX),
- * DIVIDING (same kernel, a grid dividing by the arguments i32 and i16 - 1) and BIG (needs
- * > 48 KiB of shared memory). Prints `key=value` lines; the tests read them.
+ * DIVIDING (same kernel, a grid dividing by the arguments i32 and i16 - 1), GRID_OF_ARGS
+ * (same kernel, the grid given by the arguments i64, i32, u32) and BIG (needs > 48 KiB of
+ * shared memory). Prints `key=value` lines; the tests read them.
  *
- * usage: harness SCENARIO [ARG]   (scenarios: launch, choose N, race THREADS, reload, big,
- *                                  divide, no_context, twice)
+ * usage: harness SCENARIO [ARG...]   (scenarios: launch, choose N, race THREADS, reload,
+ *                                     unload_race THREADS ROUNDS, grid_limits, big, divide,
+ *                                     no_context, twice)
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static CUcontext (*context_create)(int device);
 static void (*context_destroy)(CUcontext context);
@@ -32,6 +35,10 @@ static CUresult launch_every_no_ptx(void) {
 
 static CUresult launch_dividing(int32_t i32, int16_t i16) {
   return DIVIDING(STREAM, 0x7000, 1000, 0, 0, i16, i32, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0);
+}
+
+static CUresult launch_grid(int64_t x, int32_t y, uint32_t z) {
+  return GRID_OF_ARGS(STREAM, 0x7000, 64, 0, 0, 0, y, x, 0, 0, z, 0, 0, 0, 0.0f, 0.0);
 }
 
 static CUresult launch_big(void) {
@@ -81,6 +88,63 @@ static int race(int threads) {
   return 0;
 }
 
+struct unload_race {
+  CUcontext context;
+  int done; /* atomic: the unloading thread has finished */
+  long launches, failures;
+};
+
+static void *launch_until_done(void *arg) {
+  struct unload_race *race = (struct unload_race *)arg;
+  set_current(race->context);
+  do {
+    race->failures += launch_every(64) != CUDA_SUCCESS;
+    race->launches++;
+  } while (!__atomic_load_n(&race->done, __ATOMIC_ACQUIRE));
+  return NULL;
+}
+
+/* THREADS threads launch in one context while this one unloads, and in odd rounds loads
+ * again (in even ones the launches do): no launch may use an unloaded module's function. */
+static int unload_race(int threads, int rounds) {
+  CUcontext context = make_current(0);
+  LOAD_EVERY();
+  struct unload_race *races = (struct unload_race *)calloc((size_t)threads, sizeof *races);
+  pthread_t *ids = (pthread_t *)calloc((size_t)threads, sizeof *ids);
+  for (int i = 0; i < threads; ++i) {
+    races[i].context = context;
+    pthread_create(&ids[i], NULL, launch_until_done, &races[i]);
+  }
+  for (int round = 0; round < rounds; ++round) {
+    usleep(100); /* time for the threads to launch what is loaded */
+    UNLOAD_EVERY();
+    if (round % 2 == 1) LOAD_EVERY();
+  }
+  long launches = 0, failures = 0;
+  for (int i = 0; i < threads; ++i) {
+    __atomic_store_n(&races[i].done, 1, __ATOMIC_RELEASE);
+    pthread_join(ids[i], NULL);
+    launches += races[i].launches;
+    failures += races[i].failures;
+  }
+  printf("launches=%ld failures=%ld\n", launches, failures);
+  free(races);
+  free(ids);
+  return 0;
+}
+
+/* The largest grid every CUDA device takes in each dimension, and one more. */
+static void grid_limits(void) {
+  make_current(0);
+  printf("x_max=%d\n", launch_grid(2147483647, 1, 1));
+  printf("x_over=%d\n", launch_grid(2147483648LL, 1, 1));
+  printf("y_max=%d\n", launch_grid(1, 65535, 1));
+  printf("y_over=%d\n", launch_grid(1, 65536, 1));
+  printf("z_max=%d\n", launch_grid(1, 1, 65535));
+  printf("z_over=%d\n", launch_grid(1, 1, 65536));
+  printf("all_over=%d\n", launch_grid(INT64_MAX, INT32_MAX, UINT32_MAX));
+}
+
 int main(int argc, char **argv) {
   const char *path = getenv("TTLINK_LIBCUDA_PATH");
   void *standin = path != NULL ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
@@ -91,6 +155,7 @@ int main(int argc, char **argv) {
   }
   const char *scenario = argc > 1 ? argv[1] : "";
   const char *arg = argc > 2 ? argv[2] : "0";
+  const char *arg2 = argc > 3 ? argv[3] : "0";
   if (strcmp(scenario, "no_context") == 0 || standin == NULL) {
     printf("status=%d\n", launch_every(1000));
     return 0;
@@ -119,6 +184,11 @@ int main(int argc, char **argv) {
     printf("same_address=%d\n", second == first);
     LOAD_EVERY();
     printf("second=%d\n", launch_every(64));
+    return 0;
+  }
+  if (strcmp(scenario, "unload_race") == 0) return unload_race(atoi(arg), atoi(arg2));
+  if (strcmp(scenario, "grid_limits") == 0) {
+    grid_limits();
     return 0;
   }
   if (strcmp(scenario, "big") == 0) {

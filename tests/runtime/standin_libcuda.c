@@ -10,7 +10,12 @@
  *   STANDIN_OPTIN_SHARED  the device's opt-in shared memory limit (default 232448, an H100)
  *   STANDIN_PARAM_SIZES   byte size of each kernel parameter, so launches log argument bytes
  *   STANDIN_LOAD_DELAY_US sleep inside cuModuleLoadData, to widen first-launch races
+ *   STANDIN_LAUNCH_DELAY_US sleep inside cuLaunchKernel, to widen launch/unload races
  * Built without cuCtxGetId when compiled with -DSTANDIN_NO_CTX_ID (drivers before CUDA 12).
+ *
+ * Using a function of an unloaded module is undefined in the real driver; here it aborts with
+ * a message on stderr, whichever of the launch and the unload comes first. Unloaded modules
+ * stay allocated (and reachable, so not leaks) to make that check possible.
  */
 #include <cuda.h>
 #include <pthread.h>
@@ -43,6 +48,9 @@ struct standin_module {
   unsigned long long context_id;
   char image[32]; /* "sm_90" for a cubin, "ptx_sm_80" for PTX */
   struct standin_function function;
+  int unloaded;                /* atomic */
+  int launching;               /* atomic: calls of cuLaunchKernel with its function in progress */
+  struct standin_module *next; /* the list of every module loaded, under `lock` */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,6 +63,8 @@ static int optin_shared = 232448;
 static int param_sizes[MAX_PARAMS];
 static int num_param_sizes;
 static int load_delay_us;
+static int launch_delay_us;
+static struct standin_module *modules;
 static struct standin_context contexts[MAX_CONTEXTS];
 static unsigned long long next_context_id = 1;
 static __thread struct standin_context *current;
@@ -86,6 +96,15 @@ static void read_config(void) {
   }
   value = getenv("STANDIN_LOAD_DELAY_US");
   if (value != NULL) load_delay_us = atoi(value);
+  value = getenv("STANDIN_LAUNCH_DELAY_US");
+  if (value != NULL) launch_delay_us = atoi(value);
+}
+
+/* Reports a use of a function whose module was unloaded, which the real driver does not
+ * define, and stops the process. */
+static void unloaded_module_used(const char *what, const struct standin_module *module) {
+  fprintf(stderr, "standin_libcuda: %s (context %llu, image %s)\n", what, module->context_id, module->image);
+  abort();
 }
 
 static void record(const char *format, ...) {
@@ -202,6 +221,10 @@ CUresult cuModuleLoadData(CUmodule *module, const void *image) {
     free(loaded);
     return status;
   }
+  pthread_mutex_lock(&lock);
+  loaded->next = modules;
+  modules = loaded;
+  pthread_mutex_unlock(&lock);
   *module = (CUmodule)loaded;
   return CUDA_SUCCESS;
 }
@@ -209,7 +232,11 @@ CUresult cuModuleLoadData(CUmodule *module, const void *image) {
 CUresult cuModuleUnload(CUmodule handle) {
   struct standin_module *module = (struct standin_module *)handle;
   record("unload context=%llu image=%s", module->context_id, module->image);
-  free(module);
+  if (__atomic_exchange_n(&module->unloaded, 1, __ATOMIC_SEQ_CST))
+    unloaded_module_used("cuModuleUnload of an unloaded module", module);
+  /* With cuLaunchKernel's check in the other order, one of the two sees the other. */
+  if (__atomic_load_n(&module->launching, __ATOMIC_SEQ_CST) != 0)
+    unloaded_module_used("cuModuleUnload while cuLaunchKernel runs its function", module);
   return injected("cuModuleUnload");
 }
 
@@ -237,6 +264,11 @@ CUresult cuLaunchKernel(CUfunction handle, unsigned int grid_x, unsigned int gri
                         unsigned int block_x, unsigned int block_y, unsigned int block_z, unsigned int shared,
                         CUstream stream, void **params, void **extra) {
   struct standin_function *function = (struct standin_function *)handle;
+  struct standin_module *module = function->module;
+  __atomic_add_fetch(&module->launching, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&module->unloaded, __ATOMIC_SEQ_CST))
+    unloaded_module_used("cuLaunchKernel with a function of an unloaded module", module);
+  if (launch_delay_us > 0) usleep((useconds_t)launch_delay_us);
   char bytes[2048] = "";
   size_t used = 0;
   for (int i = 0; log_file != NULL && i < num_param_sizes && used + 40 < sizeof bytes; ++i) {
@@ -248,9 +280,16 @@ CUresult cuLaunchKernel(CUfunction handle, unsigned int grid_x, unsigned int gri
   unsigned long long context_id = current != NULL ? current->id : 0;
   record("launch context=%llu module_context=%llu image=%s name=%s grid=%u,%u,%u block=%u,%u,%u shared=%u stream=%p "
          "extra=%p args=%s",
-         context_id, function->module->context_id, function->module->image, function->name, grid_x, grid_y, grid_z,
-         block_x, block_y, block_z, shared, (void *)stream, (void *)extra, bytes);
-  if (context_id != function->module->context_id) return CUDA_ERROR_INVALID_HANDLE;
-  if (shared > 49152 && (int)shared > function->max_dynamic_shared) return CUDA_ERROR_INVALID_VALUE;
-  return injected("cuLaunchKernel");
+         context_id, module->context_id, module->image, function->name, grid_x, grid_y, grid_z, block_x, block_y,
+         block_z, shared, (void *)stream, (void *)extra, bytes);
+  CUresult status;
+  if (context_id != module->context_id) {
+    status = CUDA_ERROR_INVALID_HANDLE;
+  } else if (shared > 49152 && (int)shared > function->max_dynamic_shared) {
+    status = CUDA_ERROR_INVALID_VALUE;
+  } else {
+    status = injected("cuLaunchKernel");
+  }
+  __atomic_sub_fetch(&module->launching, 1, __ATOMIC_SEQ_CST);
+  return status;
 }

@@ -28,6 +28,7 @@ EXAMPLES = HERE.parent.parent / "examples"
 EVERY_SIG = "*fp32:16, i32, i1, i8, i16, i32, i64, u8, u16, u32, u64, fp16, bf16, fp32, fp64, i32:1, 64"
 EVERY_GRID = "(n + BLOCK - 1) / BLOCK, 2, unit"
 DIVIDING_GRID = "n / i32, 1 + n % (i16 - 1), 1"  # divisors that are run-time arguments
+GRID_OF_ARGS = "i64, i32, u32"  # any grid the caller asks for
 BIG_SIG = (
     "*fp16:16, *fp16:16, *fp16:16, i32:16, i32:16, i32:16, i32:16, i32:1, i32:16, i32:1, i32:16, i32:1, 128, 256, 64, 8"
 )
@@ -79,6 +80,7 @@ def build(tmp_path_factory, cuda_include_dir):
     assemble_main([*records, "-g", EVERY_GRID, "-on", "every", "-o", str(out / "every"), "--embed-ptx"])
     assemble_main([*records, "-g", EVERY_GRID, "-on", "every_no_ptx", "-o", str(out / "every_no_ptx")])
     assemble_main([*records, "-g", DIVIDING_GRID, "-on", "dividing", "-o", str(out / "dividing")])
+    assemble_main([*records, "-g", GRID_OF_ARGS, "-on", "grid_of_args", "-o", str(out / "grid_of_args")])
     compile_main(
         [
             str(EXAMPLES / "matmul.py"),
@@ -103,13 +105,14 @@ def build(tmp_path_factory, cuda_include_dir):
     include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
     for name, flags in (("standin.so", []), ("standin_no_ctx_id.so", ["-DSTANDIN_NO_CTX_ID"])):
         _cc(["-shared", "-fPIC", *flags, *include, str(HERE / "standin_libcuda.c"), "-o", str(out / name)])
-    names = {key: _symbol(out / f"{key}.h") for key in ("every", "every_no_ptx", "dividing", "big")}
+    names = {key: _symbol(out / f"{key}.h") for key in ("every", "every_no_ptx", "dividing", "grid_of_args", "big")}
     macros = [
         f"-DEVERY={names['every']}",
         f"-DLOAD_EVERY=load_{names['every']}",
         f"-DUNLOAD_EVERY=unload_{names['every']}",
         f"-DEVERY_NO_PTX={names['every_no_ptx']}",
         f"-DDIVIDING={names['dividing']}",
+        f"-DGRID_OF_ARGS={names['grid_of_args']}",
         f"-DBIG={names['big']}",
     ]
     headers = [arg for key in names for arg in ("-include", str(out / f"{key}.h"))]
@@ -179,6 +182,21 @@ def test_a_grid_divisor_of_zero_is_an_error_not_a_crash(build):
     assert launch["grid"] == "142,1,1"  # 1000 / 7, 1 + 1000 % (3 - 1)
 
 
+def test_grid_above_the_device_limits_is_an_error_not_a_launch(build):
+    values, lines, _ = run_harness(build, "grid_limits")
+    assert values == {
+        "x_max": 0,
+        "x_over": CUDA_ERROR_INVALID_VALUE,
+        "y_max": 0,
+        "y_over": CUDA_ERROR_INVALID_VALUE,
+        "z_max": 0,
+        "z_over": CUDA_ERROR_INVALID_VALUE,
+        "all_over": CUDA_ERROR_INVALID_VALUE,
+    }
+    # 2^31 - 1 blocks in x, 65535 in y and z: the limits of every device since compute capability 3.0
+    assert [launch["grid"] for launch in _launches(lines)] == ["2147483647,1,1", "1,65535,1", "1,1,65535"]
+
+
 def test_launch_passes_exact_grid_block_shared_and_argument_bytes(build):
     values, lines, _ = run_harness(build, "launch")
     assert values == {"status": 0, "empty": 0}
@@ -245,6 +263,23 @@ def test_racing_first_launches_load_once_per_context(build, variant):
     launches = _launches(lines)
     assert len(launches) == 32
     assert all(launch["context"] == launch["module_context"] for launch in launches)
+
+
+@pytest.mark.parametrize("variant", ["asan", "tsan"])
+def test_unload_racing_with_launches_never_uses_an_unloaded_function(build, variant):
+    # The stand-in aborts when a launch and the unload of its function's module overlap, or a
+    # launch uses a function unloaded before; its delay makes every launch a wide target.
+    values, lines, _ = run_harness(build, "unload_race", "4", "200", variant=variant, STANDIN_LAUNCH_DELAY_US="20")
+    assert values["failures"] == 0
+    launches = _launches(lines)
+    assert len(launches) == values["launches"] > 0
+    assert all(launch["context"] == launch["module_context"] == "1" for launch in launches)
+    events = [line.split(" status")[0] for line in lines if line.startswith(("load ", "unload "))]
+    # Loads and unloads alternate: one load after each unload, by load_S() or by a launch. Every
+    # odd round loads, so the next round has something to unload.
+    assert set(events[0::2]) == {"load context=1 image=sm_90"}
+    assert set(events[1::2]) == {"unload context=1 image=sm_90"}
+    assert len(events[1::2]) >= 100
 
 
 @pytest.mark.parametrize(

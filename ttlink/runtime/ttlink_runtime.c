@@ -5,10 +5,15 @@
 #include "ttlink_runtime.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdlib.h>
 
 /* Above this much dynamic shared memory a kernel must opt in (CUDA's static limit). */
 #define TTLINK_DEFAULT_SHARED_LIMIT 49152u
+
+/* The largest grid of every device since compute capability 3.0. */
+#define TTLINK_MAX_GRID_X 2147483647
+#define TTLINK_MAX_GRID_YZ 65535
 
 /* The driver functions the runtime uses, resolved with dlsym. */
 struct ttlink_driver {
@@ -27,13 +32,19 @@ struct ttlink_driver {
 };
 
 /* A module loaded for one context. Nodes are never freed: readers walk the list without the
- * lock. After unload `function` is NULL and the node waits for a reload in the same context. */
+ * lock. After unload `function` is NULL and the node waits for a reload in the same context.
+ *
+ * A launch counts itself in `launches` before it reads `function` and leaves when
+ * cuLaunchKernel has returned; an unload clears `function`, then waits until `launches` is 0
+ * before it unloads the module. Both sides write, then read the other's variable, sequentially
+ * consistent: either the launch sees NULL, or the unload sees the launch and waits for it. */
 struct ttlink_loaded {
   struct ttlink_loaded *next; /* immutable once published */
   uint64_t context_key;       /* cuCtxGetId, else the CUcontext handle */
-  CUmodule module;
-  CUfunction function; /* atomic: NULL while not loaded */
-  unsigned int shared_bytes;
+  CUmodule module;            /* under the variant's lock */
+  CUfunction function;        /* atomic: NULL while not loaded */
+  unsigned int shared_bytes;  /* written before `function` is published, read while counted */
+  unsigned int launches;      /* atomic: launches that may be using `function` */
 };
 
 static struct ttlink_driver driver;
@@ -155,15 +166,23 @@ static CUresult load_module(const struct ttlink_kernel *kernel, CUmodule *module
 }
 
 /* The function loaded for the current context and its shared memory size, loading it first
- * if needed. */
-static CUresult get_function(struct ttlink_variant *variant, CUfunction *function, unsigned int *shared_bytes) {
+ * if needed. On success the launch is counted in `*counted`: hand that to release_function. */
+static CUresult acquire_function(struct ttlink_variant *variant, struct ttlink_loaded **counted, CUfunction *function,
+                                 unsigned int *shared_bytes) {
   uint64_t key;
   CUresult status = current_context_key(&key);
   if (status != CUDA_SUCCESS) return status;
   struct ttlink_loaded *node = find_loaded(variant, key);
-  if (node != NULL && (*function = __atomic_load_n(&node->function, __ATOMIC_ACQUIRE)) != NULL) {
-    *shared_bytes = node->shared_bytes;
-    return CUDA_SUCCESS;
+  if (node != NULL) {
+    __atomic_add_fetch(&node->launches, 1, __ATOMIC_SEQ_CST);
+    *function = __atomic_load_n(&node->function, __ATOMIC_SEQ_CST);
+    if (*function != NULL) {
+      *shared_bytes = node->shared_bytes;
+      *counted = node;
+      return CUDA_SUCCESS;
+    }
+    /* Not loaded: uncount before taking the lock, which an unload holds while it waits. */
+    __atomic_sub_fetch(&node->launches, 1, __ATOMIC_SEQ_CST);
   }
   pthread_mutex_lock(&variant->lock);
   node = find_loaded(variant, key);
@@ -190,27 +209,44 @@ static CUresult get_function(struct ttlink_variant *variant, CUfunction *functio
   } else {
     *shared_bytes = node->shared_bytes;
   }
+  if (status == CUDA_SUCCESS) {
+    /* Counted before the lock is released: an unload, which takes it next, waits for this launch. */
+    __atomic_add_fetch(&node->launches, 1, __ATOMIC_SEQ_CST);
+    *counted = node;
+  }
   pthread_mutex_unlock(&variant->lock);
   return status;
+}
+
+/* Uncounts a launch that acquire_function counted: an unload may go on once none is left. */
+static void release_function(struct ttlink_loaded *node) {
+  __atomic_sub_fetch(&node->launches, 1, __ATOMIC_SEQ_CST);
 }
 
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
                        int64_t grid_z, void **args) {
   if (grid_x == 0 || grid_y == 0 || grid_z == 0) return CUDA_SUCCESS;
-  if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > UINT32_MAX || grid_y > UINT32_MAX || grid_z > UINT32_MAX)
+  if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > TTLINK_MAX_GRID_X || grid_y > TTLINK_MAX_GRID_YZ ||
+      grid_z > TTLINK_MAX_GRID_YZ)
     return CUDA_ERROR_INVALID_VALUE;
+  struct ttlink_loaded *node;
   CUfunction function;
   unsigned int shared_bytes;
-  CUresult status = get_function(variant, &function, &shared_bytes);
+  CUresult status = acquire_function(variant, &node, &function, &shared_bytes);
   if (status != CUDA_SUCCESS) return status;
-  return driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
-                              variant->kernel->block_x, 1, 1, shared_bytes, stream, args, NULL);
+  status = driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
+                                variant->kernel->block_x, 1, 1, shared_bytes, stream, args, NULL);
+  release_function(node);
+  return status;
 }
 
 CUresult ttlink_load(struct ttlink_variant *variant) {
+  struct ttlink_loaded *node;
   CUfunction function;
   unsigned int shared_bytes;
-  return get_function(variant, &function, &shared_bytes);
+  CUresult status = acquire_function(variant, &node, &function, &shared_bytes);
+  if (status == CUDA_SUCCESS) release_function(node);
+  return status;
 }
 
 CUresult ttlink_unload(struct ttlink_variant *variant) {
@@ -220,7 +256,10 @@ CUresult ttlink_unload(struct ttlink_variant *variant) {
   pthread_mutex_lock(&variant->lock);
   struct ttlink_loaded *node = find_loaded(variant, key);
   if (node != NULL && node->function != NULL) {
-    __atomic_store_n(&node->function, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&node->function, NULL, __ATOMIC_SEQ_CST);
+    /* Launches that read the function before it was cleared end within their cuLaunchKernel
+     * call; later ones see NULL and queue on the lock. */
+    while (__atomic_load_n(&node->launches, __ATOMIC_SEQ_CST) != 0) sched_yield();
     status = driver.module_unload(node->module);
     node->module = NULL;
   }

@@ -55,7 +55,8 @@ struct ttlink_variant {
  * Launches the variant in the current context on `stream` with `args` (one pointer per
  * kernel parameter, hidden ones included). The module is loaded on the first launch in
  * each context. A grid with a zero dimension returns CUDA_SUCCESS without launching; a
- * negative or too large one returns CUDA_ERROR_INVALID_VALUE.
+ * negative one, or one above the limits of every device since compute capability 3.0
+ * (2^31 - 1 blocks in x, 65535 in y and z), returns CUDA_ERROR_INVALID_VALUE without launching.
  */
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
                        int64_t grid_z, void **args);
@@ -63,7 +64,9 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
 /* Loads the variant's module for the current context unless it is loaded already. */
 CUresult ttlink_load(struct ttlink_variant *variant);
 
-/* Unloads what the variant loaded for the current context; a later launch loads it again. */
+/* Unloads what the variant loaded for the current context; a later launch loads it again.
+ * Other threads may launch the variant meanwhile: the unload waits until launches that took
+ * the loaded function have returned from cuLaunchKernel, and later ones load it again. */
 CUresult ttlink_unload(struct ttlink_variant *variant);
 
 #ifdef __cplusplus
