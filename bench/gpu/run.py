@@ -153,8 +153,9 @@ class Bench:
         for out_name, library_path in self._matmul_library_paths():
             modes = [["threads", "2"], ["threads", "16"], ["contexts"], ["devices"]]
             if not out_name.startswith(build.UPSTREAM_PREFIX):
-                # upstream's unload keeps its CUfunction, so the next launch loads nothing
-                modes.append(["reload", "32"])
+                # upstream's unload keeps its CUfunction, so the next launch loads nothing; and
+                # its unload does not wait for launches in flight, so racing them is not its contract
+                modes += [["reload", "32"], ["unload_race", "16"]]
             for mode in modes:
                 run = _json_lines([str(self.harness["isolation"]), str(library_path), out_name, *mode])
                 runs.append(
