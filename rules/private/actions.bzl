@@ -1,4 +1,5 @@
-"""`run_ttlink`: every action of the rules runs the toolchain's ttlink the same hermetic way."""
+"""`run_ttlink`: every action of the rules runs the toolchain's ttlink the same hermetic way;
+`assemble`: the TritonAssemble action of one variant, for both rules."""
 
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "find_triton_toolchain")
 
@@ -40,3 +41,44 @@ def run_ttlink(ctx, mnemonic, arguments, inputs, outputs, progress_message, env 
         execution_requirements = _EXECUTION_REQUIREMENTS,
         toolchain = TOOLCHAIN_TYPE,
     )
+
+def assemble(ctx, name, binaries, grid, embed_ptx, output_base, description, prefix = ""):
+    """Writes the C of one variant from its per-target binaries (`ttlink assemble`).
+
+    The kernel rule runs it for its own variants; a `triton_link_library` with a prefix runs
+    it again for each, so that the variant symbols carry the prefix too.
+
+    Args:
+      ctx: the rule context; the rule must declare the Triton toolchain type.
+      name: the API name `K` of the kernel.
+      binaries: list of File, the variant's `ttlink compile --binary-out` files.
+      grid: the variant's three grid expressions, placeholders substituted.
+      embed_ptx: whether to embed PTX as a JIT fallback.
+      output_base: the outputs' path in the package, without `.h` / `.c`.
+      description: the variant, for the progress message.
+      prefix: prepended to the variant's symbols (`--prefix`), or "".
+
+    Returns:
+      struct(header, source): the written File pair.
+    """
+    header = ctx.actions.declare_file(output_base + ".h")
+    source = ctx.actions.declare_file(output_base + ".c")
+    args = ctx.actions.args()
+    args.add("assemble")
+    args.add_all(binaries)
+    args.add("-g", ", ".join(grid))
+    args.add("-on", name)
+    args.add("-o", header.path[:-len(".h")])
+    if embed_ptx:
+        args.add("--embed-ptx")
+    if prefix:
+        args.add("--prefix", prefix)
+    run_ttlink(
+        ctx,
+        mnemonic = "TritonAssemble",
+        arguments = args,
+        inputs = binaries,
+        outputs = [header, source],
+        progress_message = "Writing C for Triton kernel %s%s (%s)" % (prefix, name, description),
+    )
+    return struct(header = header, source = source)

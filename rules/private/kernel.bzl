@@ -2,18 +2,19 @@
 TritonAssemble action per config x specialisation (C for all targets)."""
 
 load("@rules_cuda//cuda:defs.bzl", "CudaArchsInfo")
-load(":actions.bzl", "run_ttlink")
+load(":actions.bzl", "assemble", "run_ttlink")
 load(":providers.bzl", "TritonKernelInfo")
 load(
     ":specializations.bzl",
     "DEFAULT_TARGETS",
     "attr_fail",
+    "c_identifier",
     "expand_configs",
     "expand_specializations",
-    "is_identifier",
     "parse_signature",
     "parse_targets",
     "signature_arg",
+    "symbol_name",
     "targets_from_cuda_archs",
     "variant_tag",
 )
@@ -37,11 +38,6 @@ def _targets(ctx):
         return parse_targets(ctx.label, ctx.attr.targets)
     from_flag = targets_from_cuda_archs(ctx.attr._cuda_archs[CudaArchsInfo])
     return from_flag or DEFAULT_TARGETS
-
-def _c_identifier(label, attribute, text, names):
-    if not is_identifier(text):
-        attr_fail(label, attribute, "'%s' must be a C identifier: it names %s" % (text, names))
-    return text
 
 def _python_path(deps):
     """Repository roots of the kernel's Python deps, relative to the execution root."""
@@ -74,28 +70,10 @@ def _compile(ctx, deps, kernel, params, signature, config, target, output, hints
         env = {"PYTHONPATH": _python_path(deps)} if ctx.attr.deps else {},
     )
 
-def _assemble(ctx, name, binaries, grid, header, source, description):
-    args = ctx.actions.args()
-    args.add("assemble")
-    args.add_all(binaries)
-    args.add("-g", ", ".join(grid))
-    args.add("-on", name)
-    args.add("-o", header.path[:-len(".h")])
-    if ctx.attr.embed_ptx:
-        args.add("--embed-ptx")
-    run_ttlink(
-        ctx,
-        mnemonic = "TritonAssemble",
-        arguments = args,
-        inputs = binaries,
-        outputs = [header, source],
-        progress_message = "Writing C for Triton kernel %s (%s)" % (name, description),
-    )
-
 def _triton_kernel_impl(ctx):
     label = ctx.label
-    name = _c_identifier(label, "out_name" if ctx.attr.out_name else "name", ctx.attr.out_name or label.name, "the linked API")
-    _c_identifier(label, "kernel", ctx.attr.kernel, "the kernel in the compiled binary")
+    name = symbol_name(label, "out_name" if ctx.attr.out_name else "name", ctx.attr.out_name or label.name, "names the linked API")
+    c_identifier(label, "kernel", ctx.attr.kernel, "names the kernel in the compiled binary")
     params = parse_signature(label, _signature_entries(label, ctx.attr.signature))
     configs = expand_configs(
         label,
@@ -113,22 +91,29 @@ def _triton_kernel_impl(ctx):
     variants = []
     for config in configs:
         for hints in hint_sets:
-            tag = variant_tag(params, hints)
-            base = "_triton/%s/%s/%s" % (name, config.tag, tag)
+            hints_tag = variant_tag(params, hints)
+
+            # Keyed by the target's name: kernels of one package may share an API name.
+            tag = "%s/%s" % (config.tag, hints_tag)
+            base = "_triton/%s/%s" % (label.name, tag)
             signature = signature_arg(params, config, hints)
             binaries = []
             for target in targets:
-                binary = ctx.actions.declare_file("%s/%s.json" % (base, target.replace(":", "_")))
-                _compile(ctx, deps, ctx.attr.kernel, params, signature, config, target, binary, tag)
+                # Beside the variant's C, not in a directory named like it (`ttlink assemble -o`
+                # refuses a directory).
+                binary = ctx.actions.declare_file("%s.%s.json" % (base, target.replace(":", "_")))
+                _compile(ctx, deps, ctx.attr.kernel, params, signature, config, target, binary, hints_tag)
                 binaries.append(binary)
-            header = ctx.actions.declare_file(base + ".h")
-            source = ctx.actions.declare_file(base + ".c")
-            _assemble(ctx, name, binaries, config.grid, header, source, "%s; hints %s" % (config.description, tag))
+            description = "%s; hints %s" % (config.description, hints_tag)
+            c_files = assemble(ctx, name, binaries, config.grid, ctx.attr.embed_ptx, base, description)
             variants.append(struct(
+                tag = tag,
                 config = dict(config.values, num_warps = config.num_warps, num_stages = config.num_stages),
                 hints = hints,
-                header = header,
-                source = source,
+                grid = config.grid,
+                embed_ptx = ctx.attr.embed_ptx,
+                header = c_files.header,
+                source = c_files.source,
                 binaries = binaries,
             ))
 
@@ -160,7 +145,7 @@ triton_kernel_rule = rule(
         "grid": attr.string_list(mandatory = True, doc = "Three C expressions; `{KEY}` takes config values."),
         "kernel": attr.string(mandatory = True, doc = "The `@triton.jit` function in `src`."),
         "num_stages": attr.int(default = 3, doc = "Default num_stages for configs that do not set it."),
-        "num_warps": attr.int(default = 4, doc = "Default num_warps for configs that do not set it."),
+        "num_warps": attr.int(default = 4, doc = "Default num_warps for configs that do not set it: a power of two up to 32."),
         "out_name": attr.string(doc = "The linked API name; defaults to the target name."),
         "signature": attr.string(mandatory = True, doc = "JSON: list of [parameter name, type or value]."),
         "specializations": attr.string(default = "\"auto\"", doc = "JSON: \"auto\" or a list of \"auto\" and hint dicts."),
@@ -198,12 +183,13 @@ def triton_kernel(
         kernel, in order (ttlink checks the names against the kernel's parameters).
         An entry is a Triton type (`*fp16`, `i32`, `fp32`, ...), a literal constexpr
         (`8`), or `{KEY}`, a constexpr taken from each config.
-      grid: three C expressions over the kernel's arguments; `{KEY}` takes config values,
-        e.g. `["(M + {BLOCK_M} - 1) / {BLOCK_M}", "1", "1"]`. Commas are not allowed
-        inside an entry.
+      grid: three C expressions over the kernel's integer arguments and constexprs; `{KEY}`
+        takes config values, e.g. `["(M + {BLOCK_M} - 1) / {BLOCK_M}", "1", "1"]`. Commas
+        are not allowed inside an entry.
       configs: list of dicts {KEY: number}; `num_warps` / `num_stages` keys override the
-        defaults below. Every key must be used by `signature` or `grid`.
-      num_warps: default warps per program.
+        defaults below. Every key must be used by `signature` or `grid`, and two configs
+        must differ in more than keys only `grid` uses (they would compile to one binary).
+      num_warps: default warps per program: a power of two up to 32.
       num_stages: default software pipelining stages.
       specializations: "auto" (every pointer and integer argument `:16`, plus a generic
         variant), or a list mixing "auto" and dicts {argument: 16 | 1 | None, "*": hint of
@@ -212,7 +198,9 @@ def triton_kernel(
         `["cuda:80", "cuda:90"]`.
       deps: Python files the kernel source imports (found from their repository root).
       embed_ptx: also embed PTX, for GPUs newer than every target.
-      out_name: the name `K` of the linked C API, if not `name`.
+      out_name: the name `K` of the linked C API, if not `name`; not starting with
+        `ttlink_` or `cu[A-Z]`. Kernels of one package may share it (their outputs are
+        keyed by `name`).
       **kwargs: common attributes (visibility, tags, ...).
     """
     if type(signature) == "dict":

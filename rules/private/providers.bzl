@@ -14,9 +14,14 @@ the headers of one or more kernels into a dispatcher.""",
         "sources": "depset of File: one `.c` per variant.",
         "binaries": "depset of File: the per-target JSON files of `ttlink compile --binary-out` (cubin, PTX, metadata).",
         "variants": """list of struct: one per variant, in build order, with fields
+  `tag` (str: `CONFIG/VARIANT`, e.g. `128x256x64_w8s3/0d1d7c`: names the variant's files),
   `config` (dict: constexpr values plus `num_warps` and `num_stages`),
   `hints` (dict: argument name -> 16, 1 or None),
-  `header` (File), `source` (File) and `binaries` (list of File, one per target).""",
+  `grid` (list of 3 str: the grid expressions, config values substituted),
+  `embed_ptx` (bool: whether its C embeds PTX),
+  `header` (File), `source` (File) and `binaries` (list of File, one per target).
+  `grid`, `embed_ptx` and `binaries` are what `ttlink assemble` writes the C from:
+  `triton_link_library` assembles them again when it prefixes the variant symbols.""",
         "triton_version": "str: the Triton version of the toolchain that compiled the kernel.",
     },
 )

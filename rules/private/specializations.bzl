@@ -17,9 +17,13 @@ HINT_DIVISIBLE = 16
 HINT_ONE = 1
 _HINTS = [HINT_DIVISIBLE, HINT_ONE, None]
 _DIGITS = "0123456789"
-_IDENTIFIER_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+_UPPERCASE = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_IDENTIFIER_START = "abcdefghijklmnopqrstuvwxyz" + _UPPERCASE + "_"
 _IDENTIFIER_CHARS = _IDENTIFIER_START + _DIGITS
 _LAUNCH_KEYS = ["num_warps", "num_stages"]
+
+# A program is num_warps x 32 threads, and a CUDA block holds at most 1024.
+_MAX_NUM_WARPS = 32
 
 def display_label(label):
     """`//pkg:name` for the main repository, `@repo//pkg:name` otherwise."""
@@ -44,6 +48,42 @@ def is_identifier(text):
         if char not in _IDENTIFIER_CHARS:
             return False
     return True
+
+def c_identifier(label, attribute, text, role):
+    """Fails unless `text` is a C identifier.
+
+    Args:
+      label: the target, for error messages.
+      attribute: the attribute `text` comes from.
+      text: the name.
+      role: what the name does, completing "it ...", e.g. "names the linked API".
+
+    Returns:
+      text.
+    """
+    if not is_identifier(text):
+        attr_fail(label, attribute, "'%s' must be a C identifier: it %s" % (text, role))
+    return text
+
+def symbol_name(label, attribute, text, role):
+    """Fails unless `text` is a C identifier that may start a symbol of the generated C.
+
+    ttlink reserves the same names (`ttlink_*` for its runtime, `cu[A-Z]*` for the CUDA
+    driver API) at action time; checking them here fails before any kernel compiles.
+
+    Args:
+      label: the target, for error messages.
+      attribute: the attribute `text` comes from.
+      text: the name.
+      role: what the name does, completing "it ...", e.g. "names the linked API".
+
+    Returns:
+      text.
+    """
+    c_identifier(label, attribute, text, role)
+    if text.startswith("ttlink_") or (text.startswith("cu") and len(text) > 2 and text[2] in _UPPERCASE):
+        attr_fail(label, attribute, "'%s' is reserved: 'ttlink_*' names belong to the ttlink runtime, 'cu[A-Z]*' to the CUDA driver" % text)
+    return text
 
 def _is_int_literal(text):
     digits = text[1:] if text.startswith("-") else text
@@ -141,6 +181,49 @@ def parse_signature(label, entries):
             attr_fail(label, "signature", "parameter '%s' has unknown type '%s' (expected e.g. *fp16, i32, fp32, a literal or {CONFIG_KEY})" % (name, entry))
     return params
 
+def _append_new(names, more):
+    for name in more:
+        if name not in names:
+            names.append(name)
+
+def _grid_names(entry):
+    """The identifiers of a grid entry outside its `{KEY}` placeholders, in order."""
+    names = []
+    word = ""
+    in_placeholder = False
+    for char in (entry + " ").elems():
+        if char in _IDENTIFIER_CHARS:
+            word += char
+            continue
+        if word and not in_placeholder and word[0] not in _DIGITS:
+            names.append(word)
+        word = ""
+        if char == "{":
+            in_placeholder = True
+        elif char == "}":
+            in_placeholder = False
+    return names
+
+def _check_grid_names(label, params, entry):
+    """Fails unless every name in `entry` is an integer argument or a constexpr (as ttlink requires)."""
+    by_name = {p.name: p for p in params}
+    for name in _grid_names(entry):
+        param = by_name.get(name)
+        if param == None:
+            attr_fail(label, "grid", "entry '%s' names '%s', which is not a parameter of the kernel (a config value is written {KEY})" % (entry, name))
+        if param.kind == "arg" and param.type not in INT_TYPES + ["i1"]:
+            attr_fail(label, "grid", "entry '%s' names '%s', which is not an integer argument" % (entry, name))
+
+def _num_warps_problem(value):
+    if type(value) != "int" or value < 1 or value > _MAX_NUM_WARPS or value & (value - 1):
+        return "must be a power of two up to %d, got %r" % (_MAX_NUM_WARPS, value)
+    return None
+
+def _num_stages_problem(value):
+    if type(value) != "int" or value < 1:
+        return "must be a positive integer, got %r" % value
+    return None
+
 def _config_tag(values, used, num_warps, num_stages):
     constexprs = "x".join([format_value(values[name]) for name in used])
     tag = "%s_w%ds%d" % (constexprs, num_warps, num_stages) if constexprs else "w%ds%d" % (num_warps, num_stages)
@@ -168,18 +251,25 @@ def expand_configs(label, params, grid, configs, num_warps, num_stages):
             attr_fail(label, "grid", "entries must not be empty")
         if "," in entry:
             attr_fail(label, "grid", "entry '%s' contains ','; give one C expression per entry" % entry)
+        _check_grid_names(label, params, entry)
     if not configs:
         attr_fail(label, "configs", "must list at least one config (use [{}] for a kernel with no tunables)")
+    for attribute, problem in [("num_warps", _num_warps_problem(num_warps)), ("num_stages", _num_stages_problem(num_stages))]:
+        if problem:
+            attr_fail(label, attribute, problem)
 
-    used = []
+    # Keys the signature uses pick the binary; keys only the grid uses change only the launch.
+    compiled = []
     for param in params:
         if param.kind == "constexpr":
-            used.extend([n for n in placeholders(label, "signature", param.template) if n not in used])
+            _append_new(compiled, placeholders(label, "signature", param.template))
+    used = list(compiled)
     for entry in grid:
-        used.extend([n for n in placeholders(label, "grid", entry) if n not in used])
+        _append_new(used, placeholders(label, "grid", entry))
 
     expanded = []
     tags = {}
+    binaries = {}
     for index, config in enumerate(configs):
         where = "configs[%d]" % index
         if type(config) != "dict":
@@ -194,13 +284,22 @@ def expand_configs(label, params, grid, configs, num_warps, num_stages):
                 attr_fail(label, "configs", "%s: '%s' must be a number, got %r" % (where, key, value))
         warps = config.get("num_warps", num_warps)
         stages = config.get("num_stages", num_stages)
-        if type(warps) != "int" or warps < 1 or type(stages) != "int" or stages < 1:
-            attr_fail(label, "configs", "%s: num_warps and num_stages must be positive integers" % where)
+        for key, problem in [("num_warps", _num_warps_problem(warps)), ("num_stages", _num_stages_problem(stages))]:
+            if problem:
+                attr_fail(label, "configs", "%s: %s %s" % (where, key, problem))
         values = {name: config[name] for name in used}
         tag = _config_tag(values, used, warps, stages)
         if tag in tags:
             attr_fail(label, "configs", "%s repeats configs[%d]" % (where, tags[tag]))
         tags[tag] = index
+
+        # The linker tells variants apart by their constexprs and launch options only.
+        binary = tuple([values[name] for name in compiled] + [warps, stages])
+        if binary in binaries:
+            same = expanded[binaries[binary]]
+            differing = ", ".join(["'%s'" % name for name in used if values[name] != same.values[name]])
+            attr_fail(label, "configs", "%s differs from configs[%d] only in %s, which only `grid` uses: both compile to the same binary, and the linker cannot tell them apart" % (where, binaries[binary], differing))
+        binaries[binary] = index
         expanded.append(struct(
             tag = tag,
             values = values,

@@ -17,7 +17,7 @@ _SCALE_SIGNATURE = {
     "out_ptr": "*fp32",
     "n": "i32",
     "stride": "i32",
-    "alpha": "fp32",
+    "scale": "fp32",
     "BLOCK": "{BLOCK}",
 }
 
@@ -27,7 +27,7 @@ def _compile_argv_test_impl(ctx):
 
     # 2 configs x ("auto": all :16 + generic) x 2 targets.
     asserts.equals(env, 8, len(compiles))
-    action = action_writing(env, compiles, "tests/bazel/_triton/add/1024_w8s3/0d1d2d3d/cuda_80.json")
+    action = action_writing(env, compiles, "tests/bazel/_triton/add/1024_w8s3/0d1d2d3d.cuda_80.json")
     asserts.equals(env, [
         "compile",
         KERNELS,
@@ -46,7 +46,7 @@ def _compile_argv_test_impl(ctx):
         "--binary-out",
         action.outputs.to_list()[0].path,
     ], action.argv[1:])
-    generic = action_writing(env, compiles, "tests/bazel/_triton/add/256_w4s3/generic/cuda_90.json")
+    generic = action_writing(env, compiles, "tests/bazel/_triton/add/256_w4s3/generic.cuda_90.json")
     asserts.equals(env, ["-s", "*fp32, *fp32, *fp32, i32, 256", "--arg-names", "x_ptr,y_ptr,out_ptr,n,BLOCK", "-w", "4"], generic.argv[5:11])
     for compile_action in compiles:
         names = compile_action.argv[compile_action.argv.index("--arg-names") + 1]
@@ -91,6 +91,9 @@ def _provider_test_impl(ctx):
     asserts.equals(env, {"BLOCK": 256, "num_warps": 4, "num_stages": 3}, first.config)
     asserts.equals(env, {"x_ptr": 16, "y_ptr": 16, "out_ptr": 16, "n": 16}, first.hints)
     asserts.equals(env, {"x_ptr": None, "y_ptr": None, "out_ptr": None, "n": None}, info.variants[1].hints)
+    asserts.equals(env, "256_w4s3/0d1d2d3d", first.tag)
+    asserts.equals(env, ["(n + BLOCK - 1) / BLOCK", "1", "1"], first.grid)
+    asserts.false(env, first.embed_ptx)
     return analysistest.end(env)
 
 provider_test = analysistest.make(_provider_test_impl)
@@ -108,12 +111,26 @@ def _explicit_specializations_test_impl(ctx):
         "*fp32, *fp32, i32:16, i32, fp32, 128",
     ]), signatures)
     names = {action.argv[action.argv.index("--arg-names") + 1]: True for action in compiles}
-    asserts.equals(env, ["x_ptr,out_ptr,n,stride,alpha,BLOCK"], names.keys(), "the signature's keys, in its order")
-    action_writing(env, compiles, "_triton/scale/128_w4s3/0d1d2d3c/cuda_90.json")
-    action_writing(env, compiles, "_triton/scale/128_w4s3/2d/cuda_90.json")
+    asserts.equals(env, ["x_ptr,out_ptr,n,stride,scale,BLOCK"], names.keys(), "the signature's keys, in its order")
+    action_writing(env, compiles, "_triton/scale/128_w4s3/0d1d2d3c.cuda_90.json")
+    action_writing(env, compiles, "_triton/scale/128_w4s3/2d.cuda_90.json")
     return analysistest.end(env)
 
 explicit_specializations_test = analysistest.make(_explicit_specializations_test_impl)
+
+def _output_paths_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    assembles = actions_of(env, "TritonAssemble")
+    asserts.equals(env, 1, len(assembles))
+
+    # Keyed by the target's name, not its API name `add`: kernels of one package never clash.
+    # CHUNK appears twice in the grid entry but names the config once.
+    header = output_ending(assembles[0], ".h")
+    asserts.true(env, header.path.endswith("tests/bazel/_triton/add_chunked/1024x2048_w4s3/generic.h"), header.path)
+    action_writing(env, actions_of(env, "TritonCompile"), "tests/bazel/_triton/add_chunked/1024x2048_w4s3/generic.cuda_80.json")
+    return analysistest.end(env)
+
+output_paths_test = analysistest.make(_output_paths_test_impl)
 
 def _deps_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -186,6 +203,7 @@ def kernel_test_suite(name):
             "1",
             "1",
         ],
+        embed_ptx = True,
         kernel = "scale_kernel",
         signature = _SCALE_SIGNATURE,
         specializations = [
@@ -199,6 +217,25 @@ def kernel_test_suite(name):
         ],
         tags = ["manual"],
         targets = ["cuda:90"],
+    )
+    triton_kernel(
+        name = "add_chunked",
+        src = "testdata/kernels.py",
+        configs = [{
+            "BLOCK": 1024,
+            "CHUNK": 2048,
+        }],
+        grid = [
+            "(n + {CHUNK} - 1) / {CHUNK}",
+            "1",
+            "1",
+        ],
+        kernel = "add_kernel",
+        out_name = "add",
+        signature = _ADD_SIGNATURE,
+        specializations = [{}],
+        tags = ["manual"],
+        targets = ["cuda:80"],
     )
     triton_kernel(
         name = "add_default_targets",
@@ -232,6 +269,7 @@ def kernel_test_suite(name):
     compile_argv_test(name = "compile_argv_test", target_under_test = ":add")
     assemble_argv_test(name = "assemble_argv_test", target_under_test = ":add")
     provider_test(name = "provider_test", target_under_test = ":add")
+    output_paths_test(name = "output_paths_test", target_under_test = ":add_chunked")
     deps_test(name = "deps_test", target_under_test = ":add_with_deps")
     explicit_specializations_test(name = "explicit_specializations_test", target_under_test = ":scale")
     default_targets_test(
@@ -259,6 +297,7 @@ def kernel_test_suite(name):
             ":default_targets_test",
             ":deps_test",
             ":explicit_specializations_test",
+            ":output_paths_test",
             ":provider_test",
         ],
     )

@@ -1,4 +1,6 @@
-"""Kernels the analysis tests point triton_kernel at. Analysis never runs them."""
+"""Kernels the Bazel tests point triton_kernel at: the analysis tests never run them; the
+prefix test (prefix_test.c) builds add_kernel and sub_kernel and launches them against the
+recording stand-in libcuda."""
 
 import triton
 import triton.language as tl
@@ -12,7 +14,15 @@ def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def scale_kernel(x_ptr, out_ptr, n, stride, alpha, BLOCK: tl.constexpr):
+def sub_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
     offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offsets < n
-    tl.store(out_ptr + offsets * stride, tl.load(x_ptr + offsets * stride, mask=mask) * alpha, mask=mask)
+    tl.store(out_ptr + offsets, tl.load(x_ptr + offsets, mask=mask) - tl.load(y_ptr + offsets, mask=mask), mask=mask)
+
+
+# `scale` is also the name of the linked API of the kernel targets that compile it.
+@triton.jit
+def scale_kernel(x_ptr, out_ptr, n, stride, scale, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offsets < n
+    tl.store(out_ptr + offsets * stride, tl.load(x_ptr + offsets * stride, mask=mask) * scale, mask=mask)
