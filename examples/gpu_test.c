@@ -7,9 +7,9 @@
 #include <stdlib.h>
 
 #include "examples/cuda_driver.h"
+#include "examples/matmul.h"
 #include "examples/matmul_check.h"
-#include "matmul.h"
-#include "vector_add.h"
+#include "examples/vector_add.h"
 
 static int check_vector_add(const struct cuda_session *session, int n) {
   const struct cuda_driver *cu = &session->driver;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "examples/fp16.h"
-#include "matmul.h"
+#include "examples/matmul.h"
 
 enum { SAMPLES = 2048 };
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 
 #include "examples/cuda_driver.h"
+#include "examples/matmul.h"
 #include "examples/matmul_check.h"
-#include "matmul.h"
 
 enum { ITERATIONS = 20 };
 

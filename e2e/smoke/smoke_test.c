@@ -2,7 +2,7 @@
  * the algo table, and that a launch returns a CUDA error instead of crashing or exiting. */
 #include <stdio.h>
 
-#include "copy.h"
+#include "kernels/copy.h"
 
 int main(void) {
   int failures = 0;

@@ -1,6 +1,8 @@
 """`triton_link_library`: ttlink link (mnemonic TritonLink), then the C of every variant and
 the dispatcher compiled into one C library that dependents use like a cc_library.
 
+With a `prefix`, the variants' C is assembled again from the kernels' binaries with that
+prefix (TritonAssemble), so that two libraries in one binary never share a variant symbol.
 Each variant source is compiled by its own action that sees only its own header, so a
 changed config recompiles only its own variants' C and the dispatcher.
 """
@@ -8,21 +10,39 @@ changed config recompiles only its own variants' C and the dispatcher.
 load("@rules_cc//cc:find_cc_toolchain.bzl", "find_cc_toolchain", "use_cc_toolchain")
 load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
 load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
-load(":actions.bzl", "run_ttlink")
+load(":actions.bzl", "assemble", "run_ttlink")
 load(":providers.bzl", "TritonKernelInfo")
-load(":specializations.bzl", "attr_fail")
+load(":specializations.bzl", "attr_fail", "symbol_name")
 load(":toolchain.bzl", "TOOLCHAIN_TYPE")
 
-def _link(ctx, kernels):
-    headers = depset(transitive = [kernel.headers for kernel in kernels])
+def _variants(ctx, kernels, prefix):
+    """The variants to link: struct(header, source) each; the kernels' own without a prefix."""
+    if not prefix:
+        return [variant for kernel in kernels for variant in kernel.variants]
+    return [
+        assemble(
+            ctx,
+            kernel.name,
+            variant.binaries,
+            variant.grid,
+            variant.embed_ptx,
+            "_triton/%s/%s/%s" % (ctx.label.name, kernel.name, variant.tag),
+            variant.tag,
+            prefix = prefix,
+        )
+        for kernel in kernels
+        for variant in kernel.variants
+    ]
+
+def _link(ctx, kernels, headers, prefix):
     header = ctx.actions.declare_file(ctx.label.name + ".h")
     source = ctx.actions.declare_file(ctx.label.name + ".c")
     args = ctx.actions.args()
     args.add("link")
     args.add_all(headers)
     args.add("-o", header.path[:-len(".h")])
-    if ctx.attr.prefix:
-        args.add("--prefix", ctx.attr.prefix)
+    if prefix:
+        args.add("--prefix", prefix)
     run_ttlink(
         ctx,
         mnemonic = "TritonLink",
@@ -44,7 +64,11 @@ def _triton_link_library_impl(ctx):
         if kernel.name in names:
             attr_fail(ctx.label, "kernels", "two kernels share the API name '%s'" % kernel.name)
         names[kernel.name] = True
-    header, source = _link(ctx, kernels)
+    prefix = ctx.attr.prefix
+    if prefix:
+        symbol_name(ctx.label, "prefix", prefix, "starts every linked symbol")
+    variants = _variants(ctx, kernels, prefix)
+    header, source = _link(ctx, kernels, depset([variant.header for variant in variants]), prefix)
 
     cc_toolchain = find_cc_toolchain(ctx)
     features = cc_common.configure_features(
@@ -56,7 +80,7 @@ def _triton_link_library_impl(ctx):
     deps = [ctx.attr._runtime[CcInfo]] + [dep[CcInfo] for dep in ctx.attr.deps]
     dep_contexts = [dep.compilation_context for dep in deps]
 
-    def compile(name, srcs, public_hdrs = [], private_hdrs = [], strip_include_prefix = ""):
+    def compile(name, srcs, public_hdrs = [], private_hdrs = [], include_prefix = "", strip_include_prefix = ""):
         return cc_common.compile(
             name = name,
             actions = ctx.actions,
@@ -65,19 +89,27 @@ def _triton_link_library_impl(ctx):
             srcs = srcs,
             public_hdrs = public_hdrs,
             private_hdrs = private_hdrs,
+            include_prefix = include_prefix,
             strip_include_prefix = strip_include_prefix,
+            defines = ctx.attr.defines,
+            local_defines = ctx.attr.local_defines,
             compilation_contexts = dep_contexts,
             user_compile_flags = ctx.attr.copts,
         )
 
-    # The dispatcher carries the public header; "/pkg" strips the package from its path.
-    package = "/" + ctx.label.package if ctx.label.package else ""
-    compilation_context, dispatcher_objects = compile(ctx.label.name, [source], public_hdrs = [header], strip_include_prefix = package)
+    # The dispatcher carries the public header, included as a cc_library's header would be;
+    # a variant source includes its own header from its directory.
+    compilation_context, dispatcher_objects = compile(
+        ctx.label.name,
+        [source],
+        public_hdrs = [header],
+        include_prefix = ctx.attr.include_prefix,
+        strip_include_prefix = ctx.attr.strip_include_prefix,
+    )
     objects = [dispatcher_objects]
-    for kernel in kernels:
-        for variant in kernel.variants:
-            _, variant_objects = compile(_object_group(ctx, variant.source), [variant.source], private_hdrs = [variant.header])
-            objects.append(variant_objects)
+    for variant in variants:
+        _, variant_objects = compile(_object_group(ctx, variant.source), [variant.source], private_hdrs = [variant.header])
+        objects.append(variant_objects)
 
     linking_context, linking_outputs = cc_common.create_linking_context_from_compilation_outputs(
         name = ctx.label.name,
@@ -86,6 +118,8 @@ def _triton_link_library_impl(ctx):
         cc_toolchain = cc_toolchain,
         compilation_outputs = cc_common.merge_compilation_outputs(compilation_outputs = objects),
         linking_contexts = [dep.linking_context for dep in deps],
+        alwayslink = ctx.attr.alwayslink,
+        disallow_dynamic_library = ctx.attr.linkstatic,
     )
     library = linking_outputs.library_to_link
     files = [f for f in [library.static_library, library.pic_static_library] if f] if library else []
@@ -98,7 +132,7 @@ def _triton_link_library_impl(ctx):
         cc_info,
         OutputGroupInfo(
             header = depset([header]),
-            sources = depset([source], transitive = [kernel.sources for kernel in kernels]),
+            sources = depset([source] + [variant.source for variant in variants]),
         ),
     ]
 
@@ -106,23 +140,37 @@ triton_link_library = rule(
     implementation = _triton_link_library_impl,
     doc = """Links Triton kernels into a C library; dependents use it like a cc_library.
 
-Dependents `#include "NAME.h"` (the header is generated in this package and the package is
-stripped from its include path). For every kernel API name `K` (prefixed by `prefix`):
+Dependents include the header by its path in the workspace, `#include "PKG/NAME.h"`, like a
+cc_library's header; `strip_include_prefix` and `include_prefix` change that path as they
+do for a cc_library. For every kernel API name `K` (prefixed by `prefix`):
 `K(stream, args..., algo_id)`, `K_default`, `K_get_num_algos`, `K_get_algo_name`,
 `load_K`, `unload_K` and `K_{algo}`. No link-time libcuda: the ttlink runtime opens
 libcuda.so.1 on first use; its CUDA headers come from the Triton toolchain.
 
 Output groups: `header` (NAME.h), `sources` (NAME.c and every variant source).""",
     attrs = {
+        "alwayslink": attr.bool(doc = "As for cc_library: binaries link every object of the library, used or not."),
         "copts": attr.string_list(doc = "Extra C compiler flags for the generated sources."),
+        "defines": attr.string_list(doc = "`-D` flags for the generated sources and every dependent, as for cc_library."),
         "deps": attr.label_list(providers = [CcInfo], doc = "Extra cc deps, propagated to dependents."),
+        "include_prefix": attr.string(doc = "Prepended to the header's include path (after `strip_include_prefix`), as for cc_library."),
         "kernels": attr.label_list(
             mandatory = True,
             allow_empty = False,
             providers = [TritonKernelInfo],
             doc = "triton_kernel targets; their API names must differ.",
         ),
-        "prefix": attr.string(doc = "Prepended to every linked symbol (`ttlink link --prefix`), e.g. `mylib_`."),
+        "linkstatic": attr.bool(doc = "As for cc_library: build no shared library, dependents link the static one."),
+        "local_defines": attr.string_list(doc = "`-D` flags for the generated sources only."),
+        "prefix": attr.string(
+            doc = """Prepended to every linked symbol, e.g. `mylib_`: the API (`ttlink link --prefix`)
+and the variants' symbols (`ttlink assemble --prefix`, run again per variant). A C identifier
+not starting with `ttlink_` or `cu[A-Z]`.""",
+        ),
+        "strip_include_prefix": attr.string(
+            doc = """Removed from the header's include path, as for cc_library:
+relative to the package, or to the repository with a leading `/` (e.g. `/pkg` for `#include "NAME.h"`).""",
+        ),
         "_runtime": attr.label(default = "//ttlink/runtime", providers = [CcInfo]),
     },
     fragments = ["cpp"],

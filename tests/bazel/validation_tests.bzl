@@ -31,16 +31,45 @@ failure_test = analysistest.make(
 # name -> (attributes overriding a valid triton_kernel, attribute, expected message text)
 _BAD_KERNELS = {
     "bad_config_key": ({"configs": [{"BLOCK": 64, "BLOKC": 2}]}, "configs", "configs[0]: key 'BLOKC' is not used"),
+    "bad_config_num_warps": (
+        {"configs": [{"BLOCK": 64}, {"BLOCK": 128, "num_warps": 3}]},
+        "configs",
+        "configs[1]: num_warps must be a power of two up to 32, got 3",
+    ),
     "bad_grid": ({"grid": ["n", "1"]}, "grid", "needs exactly 3 entries (x, y, z), got 2"),
     "bad_hint": ({"specializations": [{"x_ptr": 1}]}, "specializations", "specializations[0]: pointer 'x_ptr' cannot be hinted 1"),
+    "bad_grid_name": (
+        {"grid": ["(m + BLOCK - 1) / BLOCK", "1", "1"]},
+        "grid",
+        "entry '(m + BLOCK - 1) / BLOCK' names 'm', which is not a parameter of the kernel",
+    ),
+    "bad_grid_pointer": ({"grid": ["n / BLOCK", "x_ptr", "1"]}, "grid", "entry 'x_ptr' names 'x_ptr', which is not an integer argument"),
     "bad_kernel_name": ({"kernel": "add-kernel"}, "kernel", "'add-kernel' must be a C identifier: it names the kernel in the compiled binary"),
+    "bad_num_warps": ({"num_warps": 64}, "num_warps", "must be a power of two up to 32, got 64"),
     "bad_out_name": ({"out_name": "add-v2"}, "out_name", "'add-v2' must be a C identifier: it names the linked API"),
+    "driver_out_name": ({"out_name": "cuAdd"}, "out_name", "'cuAdd' is reserved: 'ttlink_*' names belong to the ttlink runtime, 'cu[A-Z]*' to the CUDA driver"),
     "bad_signature_type": ({"signature": dict(_SIGNATURE, n = "int32")}, "signature", "parameter 'n' has unknown type 'int32'"),
     "bad_specialization_name": ({"specializations": ["auto", {"m": 16}]}, "specializations", "specializations[1] names 'm'"),
     "bad_target": ({"targets": ["cuda:90", "sm_80"]}, "targets", "malformed target 'sm_80'"),
     "empty_configs": ({"configs": []}, "configs", "must list at least one config"),
+    "grid_only_difference": (
+        {
+            "configs": [{"BLOCK": 64, "CHUNK": 1024}, {"BLOCK": 128, "CHUNK": 1024}, {"BLOCK": 64, "CHUNK": 2048}],
+            "grid": ["(n + {CHUNK} - 1) / {CHUNK}", "1", "1"],
+        },
+        "configs",
+        "configs[2] differs from configs[0] only in 'CHUNK', which only `grid` uses: both compile to the same binary",
+    ),
     "hint_in_signature": ({"signature": dict(_SIGNATURE, x_ptr = "*fp32:16")}, "signature", "parameter 'x_ptr': '*fp32:16' carries a hint"),
     "missing_placeholder": ({"configs": [{"num_warps": 8}]}, "configs", "configs[0] has no value for placeholder {BLOCK}"),
+}
+
+# name -> (attributes overriding a valid triton_link_library, attribute, expected message text)
+_BAD_LIBRARIES = {
+    "bad_prefix": ({"prefix": "my-lib_"}, "prefix", "'my-lib_' must be a C identifier: it starts every linked symbol"),
+    "clashing_names": ({"kernels": [":add", ":add_again"]}, "kernels", "two kernels share the API name 'add'"),
+    "driver_prefix": ({"prefix": "cuAdd_"}, "prefix", "'cuAdd_' is reserved: 'ttlink_*' names belong to the ttlink runtime"),
+    "runtime_prefix": ({"prefix": "ttlink_"}, "prefix", "'ttlink_' is reserved: 'ttlink_*' names belong to the ttlink runtime"),
 }
 
 def validation_test_suite(name):
@@ -80,20 +109,17 @@ def validation_test_suite(name):
         tags = ["manual"],
         targets = ["cuda:90"],
     )
-    triton_link_library(
-        name = "clashing",
-        kernels = [
-            ":add",
-            ":add_again",
-        ],
-        tags = ["manual"],
-    )
-    failure_test(
-        name = "clashing_names_test",
-        message = "//tests/bazel:clashing: attribute 'kernels': two kernels share the API name 'add'",
-        target_under_test = ":clashing",
-    )
+    for target, (overrides, attribute, text) in _BAD_LIBRARIES.items():
+        attrs = {"kernels": [":add"]}
+        attrs.update(overrides)
+        triton_link_library(name = target, tags = ["manual"], **attrs)
+        failure_test(
+            name = target + "_test",
+            message = "//tests/bazel:%s: attribute '%s': %s" % (target, attribute, text),
+            target_under_test = ":" + target,
+        )
+        tests.append(":%s_test" % target)
     native.test_suite(
         name = name,
-        tests = tests + [":clashing_names_test"],
+        tests = tests,
     )
