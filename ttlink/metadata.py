@@ -148,6 +148,10 @@ def parse_line(text: str, file: str, line: int) -> KernelMeta:
         record = json.loads(body)
     except json.JSONDecodeError as error:
         raise fail(f"invalid JSON ({error.msg})") from None
+    except RecursionError:
+        raise fail("nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise fail("a number has too many digits") from None
     if not isinstance(record, dict):
         raise fail("expected a JSON object")
     if record.get("format") != FORMAT_VERSION:
@@ -167,7 +171,7 @@ def parse_line(text: str, file: str, line: int) -> KernelMeta:
         if raw.get("kind") == "arg":
             if not isinstance(raw.get("type"), str) or not isinstance(raw.get("c_type"), str):
                 raise fail(f"param '{raw['name']}' needs 'type' and 'c_type'")
-            if raw.get("hint") not in HINTS or isinstance(raw.get("hint"), bool):
+            if "hint" not in raw or raw["hint"] not in HINTS or isinstance(raw["hint"], bool):
                 raise fail(f"param '{raw['name']}' has hint {raw.get('hint')!r}; expected 16, 1 or null")
             params.append(Param(raw["name"], "arg", type=raw["type"], c_type=raw["c_type"], hint=raw["hint"]))
         elif raw.get("kind") == "constexpr":

@@ -1,15 +1,17 @@
-"""Property: for any directive lines and suffixes, `ttlink link` gives either the one-line
-error (exit 2, no output) or C that compiles with -Werror; never a traceback."""
+"""Property: for any directive lines and suffixes, and any ttlink-meta record, `ttlink link`
+gives either the one-line error (exit 2, no output) or C that compiles with -Werror; never a
+traceback."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from link_testing import compile_c
+from link_testing import compile_c, constexpr, i32, kernel_meta, ptr
 
 from ttlink.errors import run_cli
 from ttlink.link import main as link_main
@@ -84,3 +86,39 @@ def test_any_directive_gives_a_clean_error_or_compiling_c(headers, prefix, cuda_
         unit.write_text('#include "out.h"\n#include "out.c"\n')
         result = compile_c([unit], cuda_include_dir)
         assert result.returncode == 0, result.stderr
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    max_leaves=6,
+)
+META = kernel_meta("k", "k_00000001_0d", [ptr("x", 16), i32("n", 1), constexpr("BLOCK", 64)])
+META_WORDS = ["cuda", "hip", "arg", "constexpr", "int32_t", "float", "CUdeviceptr", "*fp32", 16, 1, 0, -1, "x", "n"]
+
+
+@st.composite
+def meta_record(draw) -> dict:
+    """A valid ttlink-meta record with one to three fields (top level or of a parameter)
+    removed or replaced by any JSON value."""
+    record = json.loads(META.to_line().split(":", 1)[1])
+    for _ in range(draw(st.integers(1, 3))):
+        params = record.get("params")
+        objects = [p for p in params if isinstance(p, dict)] if isinstance(params, list) else []
+        target = record if not objects or draw(st.booleans()) else draw(st.sampled_from(objects))
+        key = draw(st.sampled_from([*sorted(target), "extra"]))
+        if draw(st.booleans()):
+            target.pop(key, None)
+        else:
+            target[key] = draw(JSON_VALUES | st.sampled_from(META_WORDS))
+    return record
+
+
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=meta_record())
+def test_any_meta_record_gives_a_clean_error_or_output(record, tmp_path_factory):
+    with tempfile.TemporaryDirectory(dir=tmp_path_factory.getbasetemp()) as scratch:
+        header = Path(scratch) / "k.h"
+        header.write_text(f"// ttlink-meta: {json.dumps(record)}\n")
+        code = run_cli(link_main, [str(header), "-o", str(Path(scratch) / "out")])
+        assert code in (0, 2)
