@@ -10,33 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .model import POINTER_TYPES, Algo, KernelGroup, Variant
-
-
-@dataclass(frozen=True)
-class Backend:
-    includes: tuple[str, ...]
-    stream: str
-    result: str
-    invalid_value: str
-
-
-BACKENDS = {
-    "cuda": Backend(("#include <cuda.h>", "#include <stdint.h>"), "CUstream", "CUresult", "CUDA_ERROR_INVALID_VALUE"),
-    # The substitution upstream's extra/hip/link.h makes.
-    "hip": Backend(
-        (
-            "#ifndef __HIP_PLATFORM_AMD__",
-            "#define __HIP_PLATFORM_AMD__",
-            "#endif",
-            "#include <hip/hip_runtime.h>",
-            "#include <stdint.h>",
-        ),
-        "hipStream_t",
-        "hipError_t",
-        "hipErrorInvalidValue",
-    ),
-}
+from .model import BACKENDS, POINTER_TYPES, Algo, Backend, KernelGroup, Variant, internal_names
 
 EXTERN_C_BEGIN = '#ifdef __cplusplus\nextern "C" {\n#endif'
 EXTERN_C_END = "#ifdef __cplusplus\n}\n#endif"
@@ -62,7 +36,7 @@ def emit_link(groups: Sequence[KernelGroup], prefix: str, out_name: str) -> Link
     ]
     source_parts = [f"{banner}\n{includes}\n\n{EXTERN_C_BEGIN}"]
     for group in groups:
-        source_parts += _define_api(group, prefix + group.name, backend)
+        source_parts += _define_api(group, prefix, backend)
     source_parts.append(EXTERN_C_END + "\n")
     return LinkedSources("\n\n".join(header_parts), "\n\n".join(source_parts))
 
@@ -81,11 +55,16 @@ def _declare_api(group: KernelGroup, base: str, backend: Backend) -> str:
     algos = "; ".join(f"{index} = {algo.name}" for index, algo in enumerate(group.algos))
     lines = [f"/* {base}: algo_id {algos} */"]
     for algo in group.algos:
-        lines += [
-            f"{backend.result} {base}_{algo.name}({backend.stream} stream{params});",
-            f"void load_{base}_{algo.name}(void);",
-            f"void unload_{base}_{algo.name}(void);",
-        ]
+        lines += _declare_algo_functions(f"{base}_{algo.name}", params, backend)
+    aliases = [(name, algo) for algo in group.algos for name in algo.link_py_names]
+    if aliases:
+        lines.append(
+            "/* Triton link.py's names of these algos, for code written against it: link.py names an algo\n"
+            "   after each variant's ALGO_INFO, which keeps one `x1` per `:1` argument. */"
+        )
+        for name, algo in aliases:
+            lines.append(f"/* the same as {base}_{algo.name}: */")
+            lines += _declare_algo_functions(f"{base}_{name}", params, backend)
     lines += [
         f"int {base}_get_num_algos(void);",
         f"const char *{base}_get_algo_name(int algo_id);",
@@ -97,9 +76,24 @@ def _declare_api(group: KernelGroup, base: str, backend: Backend) -> str:
     return "\n".join(lines)
 
 
-def _define_api(group: KernelGroup, base: str, backend: Backend) -> list[str]:
+def _declare_algo_functions(name: str, params: str, backend: Backend) -> list[str]:
+    """Declarations of an algo's launch function `name` and its load_/unload_ functions."""
+    return [
+        f"{backend.result} {name}({backend.stream} stream{params});",
+        f"void load_{name}(void);",
+        f"void unload_{name}(void);",
+    ]
+
+
+def _define_api(group: KernelGroup, prefix: str, backend: Backend) -> list[str]:
+    """The definitions. Bodies refer to the arguments, the C types and constants, the variant
+    entry points and per-algo functions (model.py keeps argument names off all of these) and
+    otherwise only to static `ttlink_` names, which no argument can take: no argument shadows
+    what a body calls (`float scale` in the `scale` API)."""
+    base = prefix + group.name
     params = _params(group.params)
     args = _call_args([name for _, name in group.params])
+    algo_fn, algos, algo_names, num_algos = internal_names(group, prefix)
     parts = []
     for algo in group.algos:
         parts.append(_declare_variants(algo, group, backend))
@@ -107,20 +101,30 @@ def _define_api(group: KernelGroup, base: str, backend: Backend) -> list[str]:
         for action in ("load", "unload"):
             calls = "".join(f"  {action}_{variant.symbol}();\n" for variant in algo.variants)
             parts.append(f"void {action}_{base}_{algo.name}(void)\n{{\n{calls}}}")
+        for name in algo.link_py_names:
+            parts.append(
+                f"/* Triton link.py's name of {base}_{algo.name}. */\n"
+                f"{backend.result} {base}_{name}({backend.stream} stream{params})\n{{\n"
+                f"  return {base}_{algo.name}(stream{args});\n}}"
+            )
+            for action in ("load", "unload"):
+                parts.append(f"void {action}_{base}_{name}(void)\n{{\n  {action}_{base}_{algo.name}();\n}}")
     table = "".join(f"  {base}_{algo.name},\n" for algo in group.algos)
     names = "".join(f'  "{algo.name}",\n' for algo in group.algos)
     parts += [
-        f"typedef {backend.result} (*{base}_algo_fn)({backend.stream} stream{params});",
-        f"static const {base}_algo_fn {base}_algos[] = {{\n{table}}};",
-        f"static const char *const {base}_algo_names[] = {{\n{names}}};",
-        f"int {base}_get_num_algos(void)\n{{\n  return (int)(sizeof {base}_algos / sizeof {base}_algos[0]);\n}}",
+        f"/* {base}'s algos by algo_id. Internal names start with ttlink_, which no argument can take. */\n"
+        f"typedef {backend.result} (*{algo_fn})({backend.stream} stream{params});",
+        f"static const {algo_fn} {algos}[] = {{\n{table}}};",
+        f"static const char *const {algo_names}[] = {{\n{names}}};",
+        f"static const int {num_algos} = (int)(sizeof {algos} / sizeof {algos}[0]);",
+        f"int {base}_get_num_algos(void)\n{{\n  return {num_algos};\n}}",
         f"const char *{base}_get_algo_name(int algo_id)\n{{\n"
-        f"  if (algo_id < 0 || algo_id >= {base}_get_num_algos())\n    return NULL;\n"
-        f"  return {base}_algo_names[algo_id];\n}}",
+        f"  if (algo_id < 0 || algo_id >= {num_algos})\n    return NULL;\n"
+        f"  return {algo_names}[algo_id];\n}}",
         f"{backend.result} {base}({backend.stream} stream{params}, int algo_id)\n{{\n"
-        f"  if (algo_id < 0 || algo_id >= {base}_get_num_algos())\n    return {backend.invalid_value};\n"
-        f"  return {base}_algos[algo_id](stream{args});\n}}",
-        f"{backend.result} {base}_default({backend.stream} stream{params})\n{{\n  return {base}(stream{args}, 0);\n}}",
+        f"  if (algo_id < 0 || algo_id >= {num_algos})\n    return {backend.invalid_value};\n"
+        f"  return {algos}[algo_id](stream{args});\n}}",
+        f"{backend.result} {base}_default({backend.stream} stream{params})\n{{\n  return {algos}[0](stream{args});\n}}",
     ]
     for action in ("load", "unload"):
         calls = "".join(f"  {action}_{base}_{algo.name}();\n" for algo in group.algos)

@@ -28,7 +28,8 @@ DEFAULT_BACKEND = "cuda"  # headers older than Triton 3.7 have no backend line; 
 
 
 def read_header(path: str) -> list[Variant]:
-    """All variants one header declares. Raises TtlinkError naming the file and line."""
+    """All variants one header declares; none for a header without directives (a dispatcher
+    header from an earlier link, say). Raises TtlinkError naming the file and line."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -55,26 +56,30 @@ def read_header(path: str) -> list[Variant]:
         else:
             backend = body.strip()
     if metas:
-        _check_linker_lines_match(metas, linkers, path)
-        return [_from_meta(meta, path, number) for number, meta in metas]
-    if linkers:
-        return [_from_upstream(body, backend, path, number) for number, body in linkers]
-    raise TtlinkError("no '// tt-linker:' or '// ttlink-meta:' directive: not a kernel header", file=path)
+        algo_infos = _link_py_algos(metas, linkers, path)
+        return [_from_meta(meta, algo_infos.get(meta.symbol), path, number) for number, meta in metas]
+    return [_from_upstream(body, backend, path, number) for number, body in linkers]
 
 
-def _check_linker_lines_match(metas: list[tuple[int, KernelMeta]], linkers: list[tuple[int, str]], path: str) -> None:
+def _link_py_algos(metas: list[tuple[int, KernelMeta]], linkers: list[tuple[int, str]], path: str) -> dict[str, str]:
+    """{symbol: ALGO_INFO} of the tt-linker lines, each of which must name a ttlink-meta symbol."""
     symbols = {meta.symbol for _, meta in metas}
+    algo_infos = {}
     for number, body in linkers:
-        symbol = body.split(":", 1)[0].strip()
+        fields = [field.strip() for field in body.split(":")]
+        symbol = fields[0]
         if symbol not in symbols:
             raise TtlinkError(
                 f"tt-linker directive names '{symbol}' but the ttlink-meta line names {', '.join(sorted(symbols))}",
                 file=path,
                 line=number,
             )
+        if len(fields) == 3:  # SYMBOL:FULL_C_SIG:ALGO_INFO; the ttlink-meta line has the rest
+            algo_infos[symbol] = fields[2]
+    return algo_infos
 
 
-def _from_meta(meta: KernelMeta, path: str, line: int) -> Variant:
+def _from_meta(meta: KernelMeta, link_py_algo: str | None, path: str, line: int) -> Variant:
     return Variant(
         kernel=meta.name,
         symbol=meta.symbol,
@@ -85,6 +90,9 @@ def _from_meta(meta: KernelMeta, path: str, line: int) -> Variant:
         num_stages=meta.num_stages,
         file=path,
         line=line,
+        python_kernel=meta.kernel,
+        targets=tuple(sorted(meta.targets)),
+        link_py_algo=link_py_algo,
     )
 
 
@@ -160,6 +168,7 @@ def _from_upstream(body: str, backend: str | None, path: str, line: int) -> Vari
         num_stages=int(stages),
         file=path,
         line=line,
+        link_py_algo=algo_info,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .emit_link import emit_link
-from .errors import ArgumentParser, run_cli
+from .errors import ArgumentParser, TtlinkError, run_cli
 from .headers import read_header
 from .model import build_groups
 from .outputs import output_base, write_outputs
@@ -28,6 +28,11 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--prefix", default="", help="prefix for every generated public name (P + K...)")
     args = parser.parse_args(argv)
     variants = [variant for header in args.headers for variant in read_header(header)]
+    if not variants:  # a header without directives is skipped, but one of them must have some
+        missing = "'// tt-linker:' or '// ttlink-meta:' directive"
+        if len(args.headers) == 1:
+            raise TtlinkError(f"no {missing}: not a kernel header", file=args.headers[0])
+        raise TtlinkError(f"none of the {len(args.headers)} headers has a {missing}: nothing to link")
     groups = build_groups(variants, args.prefix)
     base = output_base(args.out)
     sources = emit_link(groups, args.prefix, base.name)

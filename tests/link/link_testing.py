@@ -96,7 +96,7 @@ def compile_c(
     compiler = shutil.which("c++" if cplusplus else "cc")
     assert compiler, "no C compiler on PATH"
     language = ["-x", "c++", "-std=c++17"] if cplusplus else ["-std=c11"]
-    warnings = ["-Wall", "-Wextra", "-Werror"] if strict else []
+    warnings = ["-Wall", "-Wextra", "-Wshadow", "-Werror"] if strict else []
     command = [compiler, *language, *warnings, f"-I{cuda_include_dir}"]
     if output is None:
         command += ["-fsyntax-only", *map(str, sources)]

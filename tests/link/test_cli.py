@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+from dataclasses import replace
 
 import pytest
 from link_testing import i32, kernel_meta, meta_header, ptr, run_module, upstream_headers
@@ -30,6 +31,13 @@ def bad_inputs():
     """(case, {file name: text}, message fragment, line of the error or None)."""
     mismatch = kernel_meta("k", "k_00000001_0d", [ptr("x", 16), i32("n")])
     other = kernel_meta("k", "k_00000002_", [ptr("x"), ptr("n")])
+    add = kernel_meta("add", "add_00000001_0d", [ptr("x", 16), i32("n")])
+    sub = replace(kernel_meta("add", "add_00000002_", [ptr("x"), i32("n")]), kernel="sub_kernel")
+    sm80 = replace(kernel_meta("add", "add_00000002_", [ptr("x"), i32("n")]), targets=("cuda:80", "cuda:90"))
+    shadowing = kernel_meta("k", "k_00000001_", [ptr("x"), i32("k_00000001_")])
+    deep = "// ttlink-meta: " + "[" * 200_000 + "\n"
+    huge = meta_header(add).replace('"num_warps":4', '"num_warps":' + "9" * 5000)
+    no_hint = meta_header(add).replace('"hint":16,', "")
     hip = GOOD.replace("cuda", "hip").replace("CUdeviceptr", "hipDeviceptr_t").replace("01feb3de", "01feb3df")
     return [
         ("malformed", {"a.h": "\n// tt-linker: add_01feb3de_0d:not a signature:_warps4xstages3\n"}, "malformed", 2),
@@ -46,8 +54,25 @@ def bad_inputs():
             2,
         ),
         ("bad float hint", {"a.h": GOOD.replace("int32_t n", "double n").replace("_0d", "_0d1d")}, "hint :16", 2),
-        ("C keyword", {"a.h": GOOD.replace("int32_t n", "int32_t default")}, "cannot be used", 2),
+        ("C keyword", {"a.h": GOOD.replace("int32_t n", "int32_t default")}, "'default' is a C/C++ keyword", 2),
         ("pointer type", {"a.h": GOOD.replace("CUdeviceptr", "hipDeviceptr_t")}, "hipDeviceptr_t in a cuda kernel", 2),
+        (
+            "two python kernels",
+            {"a.h": meta_header(add), "b.h": meta_header(sub)},
+            "two Python kernels: sub_kernel here, add_kernel in",
+            6,
+        ),
+        ("two target sets", {"a.h": meta_header(add), "b.h": meta_header(sm80)}, "cuda:80, cuda:90", 6),
+        ("deep meta", {"a.h": deep}, "malformed ttlink-meta directive: nested too deeply", 1),
+        ("huge meta number", {"a.h": huge}, "malformed ttlink-meta directive: a number", 6),
+        ("meta without hint", {"a.h": no_hint}, "param 'x' has hint None; expected 16, 1 or null", 6),
+        ("C++ keyword", {"a.h": GOOD.replace("int32_t n", "int32_t requires")}, "'requires' is a C/C++ keyword", 2),
+        ("typeof", {"a.h": GOOD.replace("int32_t n", "int32_t typeof")}, "'typeof' is a C/C++ keyword", 2),
+        ("runtime name", {"a.h": GOOD.replace("int32_t n", "int32_t ttlink_n")}, "starts with 'ttlink_'", 2),
+        ("type name", {"a.h": GOOD.replace("int32_t n", "int32_t uintptr_t")}, "'uintptr_t' is a name the", 2),
+        ("variant name", {"a.h": meta_header(shadowing)}, "'k_00000001_' is a name the dispatcher", 6),
+        ("driver name", {"a.h": GOOD.replace("add_01feb3de", "cuAdd_01feb3de")}, "'cuAdd_01feb3de_0d' is reserved", 2),
+        ("meta driver name", {"a.h": meta_header(replace(add, name="cuInit"))}, "'cuInit' is reserved", 6),
     ]
 
 
@@ -94,3 +119,56 @@ def test_same_headers_in_any_order_and_place_give_identical_output(tmp_path):
         assert run_module("ttlink", "link", *order, "-o", out / "kernels").returncode == 0
         outputs.add(((out / "kernels.h").read_bytes(), (out / "kernels.c").read_bytes()))
     assert len(outputs) == 1
+
+
+def run_error(*args) -> str:
+    """The one error line of a failing `ttlink link`."""
+    result = run_module("ttlink", "link", *args)
+    assert (result.returncode, result.stdout) == (2, "")
+    (error,) = result.stderr.splitlines()
+    return error
+
+
+def test_reserved_generated_name_is_named(tmp_path):
+    header = tmp_path / "load.h"
+    header.write_text(meta_header(kernel_meta("load", "load_00000001_", [ptr("x"), i32("n")])))
+    error = run_error(header, "-o", tmp_path / "lib", "--prefix", "ttlink_")
+    assert error == (
+        f"ttlink: error: {header}:6: generated name 'ttlink_load' is reserved: "
+        "'ttlink_*' names belong to the ttlink runtime, 'cu[A-Z]*' to the CUDA driver "
+        "(from out name 'load' with --prefix 'ttlink_')"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["load.h"]
+
+
+def test_linking_again_skips_its_own_dispatcher_header(tmp_path):
+    """`ttlink link out/*.h -o out/add` twice: the second run sees out/add.h, which has no
+    directive, and skips it; the output is the same."""
+    for header in upstream_headers("triton-3.9.0", "add"):
+        shutil.copy(header, tmp_path)
+    outputs = []
+    for _ in range(2):
+        result = run_module("ttlink", "link", *sorted(tmp_path.glob("*.h")), "-o", tmp_path / "add")
+        assert result.returncode == 0, result.stderr
+        outputs.append(((tmp_path / "add.h").read_bytes(), (tmp_path / "add.c").read_bytes()))
+    assert outputs[0] == outputs[1]
+
+
+def test_no_header_with_a_directive_is_an_error(tmp_path):
+    for name in ("a.h", "b.h"):
+        (tmp_path / name).write_text("#include <cuda.h>\n")
+    error = run_error(tmp_path / "a.h", tmp_path / "b.h", "-o", tmp_path / "lib")
+    assert error == (
+        "ttlink: error: none of the 2 headers has a '// tt-linker:' or '// ttlink-meta:' directive: nothing to link"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h", "b.h"]
+
+
+@pytest.mark.parametrize("out", ["lib", "lib/", "lib.h"])
+def test_out_onto_a_directory_is_an_error_and_writes_nothing(tmp_path, out):
+    """`-o lib` with a directory `lib`, `-o lib/`, and `-o lib.h` where `lib.h` is a directory."""
+    (tmp_path / ("lib.h" if out == "lib.h" else "lib")).mkdir()
+    headers = upstream_headers("triton-3.9.0", "add")
+    error = run_error(*headers, "-o", f"{tmp_path}/{out}" if out != "lib.h" else tmp_path / "lib")
+    assert "directory" in error, error
+    assert all(p.is_dir() for p in tmp_path.iterdir()) and len(list(tmp_path.rglob("*"))) == 1

@@ -4,43 +4,58 @@ with the variants' headers in one translation unit, as C and as C++."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from link_testing import FIXTURES, compile_c, run_module
+from link_testing import FIXTURES, compile_c, load_dispatcher, run_module
 
 from ttlink.headers import read_header
 
-VARIANTS = {  # out path: signature of copy_kernel(x_ptr, BLOCK: constexpr, out_ptr, n)
-    "copy_aligned": "*fp32:16, 128, *fp32:16, i32:16",
-    "copy_generic": "*fp32, 128, *fp32, i32",
+# out path: (kernel, out name, signature, target)
+VARIANTS = {
+    # copy_kernel(x_ptr, BLOCK: constexpr, out_ptr, n)
+    "copy_aligned": ("copy_kernel", "copy", "*fp32:16, 128, *fp32:16, i32:16", "cuda:90"),
+    "copy_generic": ("copy_kernel", "copy", "*fp32, 128, *fp32, i32", "cuda:90"),
+    # add_kernel and sub_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: constexpr): same parameters
+    "add_aligned": ("add_kernel", "add", "*fp32:16, *fp32:16, *fp32:16, i32:16, 1024", "cuda:90"),
+    "add_generic_sm80": ("add_kernel", "add", "*fp32, *fp32, *fp32, i32, 1024", "cuda:80"),
+    "sub_generic": ("sub_kernel", "add", "*fp32, *fp32, *fp32, i32, 1024", "cuda:90"),
+    # scale_by_kernel(x_ptr, out_ptr, scale, n, BLOCK: constexpr) linked as `scale`
+    "scale_aligned": ("scale_by_kernel", "scale", "*fp32:16, *fp32:16, fp32, i32:16, 256", "cuda:90"),
+    "scale_generic": ("scale_by_kernel", "scale", "*fp32, *fp32, fp32, i32, 256", "cuda:90"),
 }
 
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     directory = tmp_path_factory.mktemp("compiled")
-    for out, signature in VARIANTS.items():
+    for out, (kernel, out_name, signature, target) in VARIANTS.items():
         result = run_module(
             "ttlink",
             "compile",
             FIXTURES / "kernels.py",
             "-n",
-            "copy_kernel",
+            kernel,
             "-s",
             signature,
             "-w",
             "4",
             "-t",
-            "cuda:90",
+            target,
             "-g",
             "(n + 127) / 128, 1, 1",
             "-on",
-            "copy",
+            out_name,
             "-o",
             directory / out,
             cwd=directory,
         )
         assert result.returncode == 0, result.stderr
     return directory
+
+
+def headers(compiled: Path, *outs: str) -> list[Path]:
+    return [compiled / f"{out}.h" for out in outs]
 
 
 def test_linker_reads_compile_headers_exactly(compiled):
@@ -51,12 +66,42 @@ def test_linker_reads_compile_headers_exactly(compiled):
 
 
 @pytest.mark.parametrize("cplusplus", [False, True], ids=["c11", "cxx17"])
-def test_dispatcher_declarations_match_the_variant_headers(compiled, tmp_path, cplusplus, cuda_include_dir):
-    headers = [compiled / f"{out}.h" for out in VARIANTS]
-    result = run_module("ttlink", "link", *headers, "-o", tmp_path / "copy_lib")
+@pytest.mark.parametrize("kernel", ["copy", "scale"])
+def test_dispatcher_declarations_match_the_variant_headers(compiled, tmp_path, kernel, cplusplus, cuda_include_dir):
+    """`scale`: an argument named like the API (float scale) shadows nothing the dispatcher calls."""
+    variant_headers = headers(compiled, f"{kernel}_aligned", f"{kernel}_generic")
+    result = run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib")
     assert result.returncode == 0, result.stderr
     unit = tmp_path / "unit.c"
-    includes = [*map(str, headers), str(tmp_path / "copy_lib.h"), str(tmp_path / "copy_lib.c")]
+    includes = [*map(str, variant_headers), str(tmp_path / "lib.h"), str(tmp_path / "lib.c")]
     unit.write_text("".join(f'#include "{path}"\n' for path in includes))
     result = compile_c([unit], cuda_include_dir, cplusplus=cplusplus)
     assert result.returncode == 0, result.stderr
+
+
+def test_argument_named_like_the_api_still_reaches_the_variants(compiled, tmp_path, cuda_include_dir):
+    variant_headers = headers(compiled, "scale_aligned", "scale_generic")
+    aligned, generic = (read_header(str(h))[0].symbol for h in variant_headers)
+    assert run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib").returncode == 0
+    lib = load_dispatcher(tmp_path / "lib", variant_headers, cuda_include_dir)
+    assert lib.call("scale_default", None, 0x10000, 0x10000, 2.0, 32) == (0, [aligned])
+    assert lib.call("scale", None, 0x10000, 0x10004, 2.0, 32, 0) == (0, [generic])
+
+
+def link_error(*variant_headers: Path, out: Path) -> str:
+    result = run_module("ttlink", "link", *variant_headers, "-o", out)
+    assert result.returncode == 2 and not Path(f"{out}.h").exists() and not Path(f"{out}.c").exists()
+    (line,) = result.stderr.splitlines()
+    return line
+
+
+def test_variants_of_two_python_kernels_are_not_one_api(compiled, tmp_path):
+    add, sub = headers(compiled, "add_aligned", "sub_generic")
+    error = link_error(add, sub, out=tmp_path / "lib")
+    assert "add_kernel" in error and "sub_kernel" in error and str(add) in error and str(sub) in error, error
+
+
+def test_variants_for_different_targets_are_not_one_api(compiled, tmp_path):
+    sm90, sm80 = headers(compiled, "add_aligned", "add_generic_sm80")
+    error = link_error(sm90, sm80, out=tmp_path / "lib")
+    assert "cuda:80" in error and "cuda:90" in error and str(sm90) in error and str(sm80) in error, error

@@ -14,7 +14,7 @@ from link_testing import compile_c, constexpr, i32, kernel_meta, meta_header, pt
 
 from ttlink.headers import read_header
 from ttlink.link import main as link_main
-from ttlink.model import build_groups, generated_names
+from ttlink.model import api_names, build_groups, internal_names
 
 GOLDEN = Path(__file__).parent / "golden"
 HIP_HEADER = "// tt-linker-backend: hip\n// tt-linker: {symbol}:hipDeviceptr_t x, int32_t n:{block}_warps4xstages3\n"
@@ -61,14 +61,15 @@ def link_case(case: str, directory: Path) -> tuple[Path, Path]:
 
 def file_scope_names(c_text: str) -> set[str]:
     """Names the dispatcher source declares or defines at file scope (functions, the table
-    typedef, static tables)."""
+    typedef, static tables and constants)."""
     names = set()
     for line in c_text.splitlines():
         if not line or line[0] in " #/{}" or line.startswith("extern"):
             continue
-        match = (
-            re.search(r"\(\*(\w+)\)", line) if line.startswith("typedef") else re.search(r"(\w+)\s*(?:\(|\[\])", line)
-        )
+        if line.startswith("typedef"):
+            match = re.search(r"\(\*(\w+)\)", line)
+        else:  # a function, a table or a constant
+            match = re.search(r"(\w+)\s*(?:\(|\[\]| = )", line)
         assert match, line
         names.add(match[1])
     return names
@@ -76,12 +77,12 @@ def file_scope_names(c_text: str) -> set[str]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_clash_check_covers_every_generated_name(case, tmp_path):
-    """model.generated_names, which the name clash check uses, lists exactly what emit_link
-    defines besides the variants' own entry points."""
+    """model.api_names and internal_names, which the name clash check uses, list exactly what
+    emit_link defines besides the variants' own entry points."""
     make_headers, options = CASES[case]
     prefix = options[1] if options else ""
     groups = build_groups([v for header in make_headers(tmp_path) for v in read_header(str(header))], prefix)
-    expected = {name for group in groups for name in generated_names(group, prefix)}
+    expected = {name for group in groups for name in api_names(group, prefix) + internal_names(group, prefix)}
     expected |= {
         f"{action}{variant.symbol}"
         for group in groups

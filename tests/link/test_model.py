@@ -71,10 +71,12 @@ def test_two_kernels_are_two_groups_each_numbered_alone():
     [
         ([variant("k_a", ("0.5",)), variant("k_b", (0.5,))], "", "both named '0p5_warps4xstages3'"),
         ([variant("k_a", ("a b",))], "", "cannot be made a C identifier"),
-        ([variant("k_a")], "9", r"'9k' is not a usable C identifier \(check --prefix\)"),
+        ([variant("k_a")], "9", r"'9k' is not an ASCII C identifier \(from out name 'k' with --prefix '9'\)"),
+        ([variant("k_a")], "ttlink_", r"'ttlink_k' is reserved: 'ttlink_\*' names belong to the ttlink runtime"),
+        ([variant("cuK_a", kernel="cuK")], "", r"'cuK_a' is reserved"),
         ([variant("k_a"), variant("k_default", kernel="k_a")], "", "clashes"),
-        ([variant("k_a"), variant("k_algos_1", kernel="k_algos")], "", "'k_algos' for kernel"),
-        ([variant("int_1", kernel="int")], "", "'int' is not a usable C identifier"),
+        ([variant("k_a"), variant("k_num_1", kernel="k_num")], "", "'ttlink_k_num_algos' for kernel 'k_num' clashes"),
+        ([variant("int_1", kernel="int")], "", "'int' is a C/C\\+\\+ keyword"),
         ([variant("k_a", constexprs=()), variant("k_b", constexprs=(1,))], "", "has 2 arguments and 1 constexprs"),
     ],
 )

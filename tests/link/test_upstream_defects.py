@@ -134,4 +134,6 @@ def test_defect_6_header_order_does_not_renumber_algos(tmp_path):
 def test_defect_7_linker_share_internal_symbols_static_and_extern_c(tmp_path):
     upstream, ours = link_both(upstream_headers(VERSION, "add"), tmp_path)
     assert "kernel_func_t add_kernels[] = {" in text(upstream, ".c") and 'extern "C"' not in text(upstream, ".h")
-    assert "static const add_algo_fn add_algos[] = {" in text(ours, ".c") and 'extern "C"' in text(ours, ".h")
+    assert "static const ttlink_add_algo_fn ttlink_add_algos[] = {" in text(ours, ".c") and 'extern "C"' in text(
+        ours, ".h"
+    )

@@ -56,40 +56,43 @@ void unload_k_128_warps4xstages3(void)
   unload_k_0000000b_();
 }
 
-typedef hipError_t (*k_algo_fn)(hipStream_t stream, hipDeviceptr_t x, int32_t n);
+/* k's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef hipError_t (*ttlink_k_algo_fn)(hipStream_t stream, hipDeviceptr_t x, int32_t n);
 
-static const k_algo_fn k_algos[] = {
+static const ttlink_k_algo_fn ttlink_k_algos[] = {
   k_64_warps4xstages3,
   k_128_warps4xstages3,
 };
 
-static const char *const k_algo_names[] = {
+static const char *const ttlink_k_algo_names[] = {
   "64_warps4xstages3",
   "128_warps4xstages3",
 };
 
+static const int ttlink_k_num_algos = (int)(sizeof ttlink_k_algos / sizeof ttlink_k_algos[0]);
+
 int k_get_num_algos(void)
 {
-  return (int)(sizeof k_algos / sizeof k_algos[0]);
+  return ttlink_k_num_algos;
 }
 
 const char *k_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= k_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_k_num_algos)
     return NULL;
-  return k_algo_names[algo_id];
+  return ttlink_k_algo_names[algo_id];
 }
 
 hipError_t k(hipStream_t stream, hipDeviceptr_t x, int32_t n, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= k_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_k_num_algos)
     return hipErrorInvalidValue;
-  return k_algos[algo_id](stream, x, n);
+  return ttlink_k_algos[algo_id](stream, x, n);
 }
 
 hipError_t k_default(hipStream_t stream, hipDeviceptr_t x, int32_t n)
 {
-  return k(stream, x, n, 0);
+  return ttlink_k_algos[0](stream, x, n);
 }
 
 void load_k(void)

@@ -60,40 +60,59 @@ void unload_mm_64_warps4xstages3(void)
   unload_mm_0000000c_();
 }
 
-typedef CUresult (*mm_algo_fn)(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride);
+/* Triton link.py's name of mm_64_warps4xstages3. */
+CUresult mm_64x1_warps4xstages3(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride)
+{
+  return mm_64_warps4xstages3(stream, a, m, lda, stride);
+}
 
-static const mm_algo_fn mm_algos[] = {
+void load_mm_64x1_warps4xstages3(void)
+{
+  load_mm_64_warps4xstages3();
+}
+
+void unload_mm_64x1_warps4xstages3(void)
+{
+  unload_mm_64_warps4xstages3();
+}
+
+/* mm's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef CUresult (*ttlink_mm_algo_fn)(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride);
+
+static const ttlink_mm_algo_fn ttlink_mm_algos[] = {
   mm_1p5em05_warps4xstages3,
   mm_64_warps4xstages3,
 };
 
-static const char *const mm_algo_names[] = {
+static const char *const ttlink_mm_algo_names[] = {
   "1p5em05_warps4xstages3",
   "64_warps4xstages3",
 };
 
+static const int ttlink_mm_num_algos = (int)(sizeof ttlink_mm_algos / sizeof ttlink_mm_algos[0]);
+
 int mm_get_num_algos(void)
 {
-  return (int)(sizeof mm_algos / sizeof mm_algos[0]);
+  return ttlink_mm_num_algos;
 }
 
 const char *mm_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= mm_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_mm_num_algos)
     return NULL;
-  return mm_algo_names[algo_id];
+  return ttlink_mm_algo_names[algo_id];
 }
 
 CUresult mm(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= mm_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_mm_num_algos)
     return CUDA_ERROR_INVALID_VALUE;
-  return mm_algos[algo_id](stream, a, m, lda, stride);
+  return ttlink_mm_algos[algo_id](stream, a, m, lda, stride);
 }
 
 CUresult mm_default(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride)
 {
-  return mm(stream, a, m, lda, stride, 0);
+  return ttlink_mm_algos[0](stream, a, m, lda, stride);
 }
 
 void load_mm(void)

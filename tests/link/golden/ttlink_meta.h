@@ -16,6 +16,12 @@ void unload_mm_1p5em05_warps4xstages3(void);
 CUresult mm_64_warps4xstages3(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride);
 void load_mm_64_warps4xstages3(void);
 void unload_mm_64_warps4xstages3(void);
+/* Triton link.py's names of these algos, for code written against it: link.py names an algo
+   after each variant's ALGO_INFO, which keeps one `x1` per `:1` argument. */
+/* the same as mm_64_warps4xstages3: */
+CUresult mm_64x1_warps4xstages3(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride);
+void load_mm_64x1_warps4xstages3(void);
+void unload_mm_64x1_warps4xstages3(void);
 int mm_get_num_algos(void);
 const char *mm_get_algo_name(int algo_id);
 CUresult mm(CUstream stream, CUdeviceptr a, int32_t m, int32_t lda, int32_t stride, int algo_id);

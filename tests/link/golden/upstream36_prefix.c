@@ -62,40 +62,43 @@ void unload_lib1_add_1024_warps4xstages3(void)
   unload_add_1b4691f3_01234();
 }
 
-typedef CUresult (*lib1_add_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n);
+/* lib1_add's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef CUresult (*ttlink_lib1_add_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n);
 
-static const lib1_add_algo_fn lib1_add_algos[] = {
+static const ttlink_lib1_add_algo_fn ttlink_lib1_add_algos[] = {
   lib1_add_256_warps2xstages3,
   lib1_add_1024_warps4xstages3,
 };
 
-static const char *const lib1_add_algo_names[] = {
+static const char *const ttlink_lib1_add_algo_names[] = {
   "256_warps2xstages3",
   "1024_warps4xstages3",
 };
 
+static const int ttlink_lib1_add_num_algos = (int)(sizeof ttlink_lib1_add_algos / sizeof ttlink_lib1_add_algos[0]);
+
 int lib1_add_get_num_algos(void)
 {
-  return (int)(sizeof lib1_add_algos / sizeof lib1_add_algos[0]);
+  return ttlink_lib1_add_num_algos;
 }
 
 const char *lib1_add_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= lib1_add_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_lib1_add_num_algos)
     return NULL;
-  return lib1_add_algo_names[algo_id];
+  return ttlink_lib1_add_algo_names[algo_id];
 }
 
 CUresult lib1_add(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= lib1_add_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_lib1_add_num_algos)
     return CUDA_ERROR_INVALID_VALUE;
-  return lib1_add_algos[algo_id](stream, x_ptr, y_ptr, out_ptr, n);
+  return ttlink_lib1_add_algos[algo_id](stream, x_ptr, y_ptr, out_ptr, n);
 }
 
 CUresult lib1_add_default(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n)
 {
-  return lib1_add(stream, x_ptr, y_ptr, out_ptr, n, 0);
+  return ttlink_lib1_add_algos[0](stream, x_ptr, y_ptr, out_ptr, n);
 }
 
 void load_lib1_add(void)
@@ -139,38 +142,57 @@ void unload_lib1_strided_64_warps4xstages2(void)
   unload_strided_774a70c9_0d1d234();
 }
 
-typedef CUresult (*lib1_strided_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
+/* Triton link.py's name of lib1_strided_64_warps4xstages2. */
+CUresult lib1_strided_64x1_warps4xstages2(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride)
+{
+  return lib1_strided_64_warps4xstages2(stream, x_ptr, out_ptr, n, stride);
+}
 
-static const lib1_strided_algo_fn lib1_strided_algos[] = {
+void load_lib1_strided_64x1_warps4xstages2(void)
+{
+  load_lib1_strided_64_warps4xstages2();
+}
+
+void unload_lib1_strided_64x1_warps4xstages2(void)
+{
+  unload_lib1_strided_64_warps4xstages2();
+}
+
+/* lib1_strided's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef CUresult (*ttlink_lib1_strided_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
+
+static const ttlink_lib1_strided_algo_fn ttlink_lib1_strided_algos[] = {
   lib1_strided_64_warps4xstages2,
 };
 
-static const char *const lib1_strided_algo_names[] = {
+static const char *const ttlink_lib1_strided_algo_names[] = {
   "64_warps4xstages2",
 };
 
+static const int ttlink_lib1_strided_num_algos = (int)(sizeof ttlink_lib1_strided_algos / sizeof ttlink_lib1_strided_algos[0]);
+
 int lib1_strided_get_num_algos(void)
 {
-  return (int)(sizeof lib1_strided_algos / sizeof lib1_strided_algos[0]);
+  return ttlink_lib1_strided_num_algos;
 }
 
 const char *lib1_strided_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= lib1_strided_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_lib1_strided_num_algos)
     return NULL;
-  return lib1_strided_algo_names[algo_id];
+  return ttlink_lib1_strided_algo_names[algo_id];
 }
 
 CUresult lib1_strided(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= lib1_strided_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_lib1_strided_num_algos)
     return CUDA_ERROR_INVALID_VALUE;
-  return lib1_strided_algos[algo_id](stream, x_ptr, out_ptr, n, stride);
+  return ttlink_lib1_strided_algos[algo_id](stream, x_ptr, out_ptr, n, stride);
 }
 
 CUresult lib1_strided_default(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride)
 {
-  return lib1_strided(stream, x_ptr, out_ptr, n, stride, 0);
+  return ttlink_lib1_strided_algos[0](stream, x_ptr, out_ptr, n, stride);
 }
 
 void load_lib1_strided(void)

@@ -27,6 +27,12 @@ void unload_lib1_add(void);
 CUresult lib1_strided_64_warps4xstages2(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
 void load_lib1_strided_64_warps4xstages2(void);
 void unload_lib1_strided_64_warps4xstages2(void);
+/* Triton link.py's names of these algos, for code written against it: link.py names an algo
+   after each variant's ALGO_INFO, which keeps one `x1` per `:1` argument. */
+/* the same as lib1_strided_64_warps4xstages2: */
+CUresult lib1_strided_64x1_warps4xstages2(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
+void load_lib1_strided_64x1_warps4xstages2(void);
+void unload_lib1_strided_64x1_warps4xstages2(void);
 int lib1_strided_get_num_algos(void);
 const char *lib1_strided_get_algo_name(int algo_id);
 CUresult lib1_strided(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride, int algo_id);

@@ -62,40 +62,43 @@ void unload_add_1024_warps4xstages3(void)
   unload_add_1b4691f3_();
 }
 
-typedef CUresult (*add_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n);
+/* add's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef CUresult (*ttlink_add_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n);
 
-static const add_algo_fn add_algos[] = {
+static const ttlink_add_algo_fn ttlink_add_algos[] = {
   add_256_warps2xstages3,
   add_1024_warps4xstages3,
 };
 
-static const char *const add_algo_names[] = {
+static const char *const ttlink_add_algo_names[] = {
   "256_warps2xstages3",
   "1024_warps4xstages3",
 };
 
+static const int ttlink_add_num_algos = (int)(sizeof ttlink_add_algos / sizeof ttlink_add_algos[0]);
+
 int add_get_num_algos(void)
 {
-  return (int)(sizeof add_algos / sizeof add_algos[0]);
+  return ttlink_add_num_algos;
 }
 
 const char *add_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= add_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_add_num_algos)
     return NULL;
-  return add_algo_names[algo_id];
+  return ttlink_add_algo_names[algo_id];
 }
 
 CUresult add(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= add_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_add_num_algos)
     return CUDA_ERROR_INVALID_VALUE;
-  return add_algos[algo_id](stream, x_ptr, y_ptr, out_ptr, n);
+  return ttlink_add_algos[algo_id](stream, x_ptr, y_ptr, out_ptr, n);
 }
 
 CUresult add_default(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr y_ptr, CUdeviceptr out_ptr, int32_t n)
 {
-  return add(stream, x_ptr, y_ptr, out_ptr, n, 0);
+  return ttlink_add_algos[0](stream, x_ptr, y_ptr, out_ptr, n);
 }
 
 void load_add(void)
@@ -137,38 +140,41 @@ void unload_copy_128_warps4xstages3(void)
   unload_copy_3e94f10f_();
 }
 
-typedef CUresult (*copy_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n);
+/* copy's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef CUresult (*ttlink_copy_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n);
 
-static const copy_algo_fn copy_algos[] = {
+static const ttlink_copy_algo_fn ttlink_copy_algos[] = {
   copy_128_warps4xstages3,
 };
 
-static const char *const copy_algo_names[] = {
+static const char *const ttlink_copy_algo_names[] = {
   "128_warps4xstages3",
 };
 
+static const int ttlink_copy_num_algos = (int)(sizeof ttlink_copy_algos / sizeof ttlink_copy_algos[0]);
+
 int copy_get_num_algos(void)
 {
-  return (int)(sizeof copy_algos / sizeof copy_algos[0]);
+  return ttlink_copy_num_algos;
 }
 
 const char *copy_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= copy_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_copy_num_algos)
     return NULL;
-  return copy_algo_names[algo_id];
+  return ttlink_copy_algo_names[algo_id];
 }
 
 CUresult copy(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= copy_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_copy_num_algos)
     return CUDA_ERROR_INVALID_VALUE;
-  return copy_algos[algo_id](stream, x_ptr, out_ptr, n);
+  return ttlink_copy_algos[algo_id](stream, x_ptr, out_ptr, n);
 }
 
 CUresult copy_default(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n)
 {
-  return copy(stream, x_ptr, out_ptr, n, 0);
+  return ttlink_copy_algos[0](stream, x_ptr, out_ptr, n);
 }
 
 void load_copy(void)
@@ -225,40 +231,43 @@ void unload_scale_0p5x128_warps4xstages3(void)
   unload_scale_cee88c74_0d1d();
 }
 
-typedef CUresult (*scale_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n);
+/* scale's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef CUresult (*ttlink_scale_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n);
 
-static const scale_algo_fn scale_algos[] = {
+static const ttlink_scale_algo_fn ttlink_scale_algos[] = {
   scale_m1x128_warps4xstages3,
   scale_0p5x128_warps4xstages3,
 };
 
-static const char *const scale_algo_names[] = {
+static const char *const ttlink_scale_algo_names[] = {
   "m1x128_warps4xstages3",
   "0p5x128_warps4xstages3",
 };
 
+static const int ttlink_scale_num_algos = (int)(sizeof ttlink_scale_algos / sizeof ttlink_scale_algos[0]);
+
 int scale_get_num_algos(void)
 {
-  return (int)(sizeof scale_algos / sizeof scale_algos[0]);
+  return ttlink_scale_num_algos;
 }
 
 const char *scale_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= scale_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_scale_num_algos)
     return NULL;
-  return scale_algo_names[algo_id];
+  return ttlink_scale_algo_names[algo_id];
 }
 
 CUresult scale(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= scale_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_scale_num_algos)
     return CUDA_ERROR_INVALID_VALUE;
-  return scale_algos[algo_id](stream, x_ptr, out_ptr, n);
+  return ttlink_scale_algos[algo_id](stream, x_ptr, out_ptr, n);
 }
 
 CUresult scale_default(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n)
 {
-  return scale(stream, x_ptr, out_ptr, n, 0);
+  return ttlink_scale_algos[0](stream, x_ptr, out_ptr, n);
 }
 
 void load_scale(void)
@@ -302,38 +311,57 @@ void unload_strided_64_warps4xstages2(void)
   unload_strided_774a70c9_0d1d();
 }
 
-typedef CUresult (*strided_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
+/* Triton link.py's name of strided_64_warps4xstages2. */
+CUresult strided_64x1_warps4xstages2(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride)
+{
+  return strided_64_warps4xstages2(stream, x_ptr, out_ptr, n, stride);
+}
 
-static const strided_algo_fn strided_algos[] = {
+void load_strided_64x1_warps4xstages2(void)
+{
+  load_strided_64_warps4xstages2();
+}
+
+void unload_strided_64x1_warps4xstages2(void)
+{
+  unload_strided_64_warps4xstages2();
+}
+
+/* strided's algos by algo_id. Internal names start with ttlink_, which no argument can take. */
+typedef CUresult (*ttlink_strided_algo_fn)(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
+
+static const ttlink_strided_algo_fn ttlink_strided_algos[] = {
   strided_64_warps4xstages2,
 };
 
-static const char *const strided_algo_names[] = {
+static const char *const ttlink_strided_algo_names[] = {
   "64_warps4xstages2",
 };
 
+static const int ttlink_strided_num_algos = (int)(sizeof ttlink_strided_algos / sizeof ttlink_strided_algos[0]);
+
 int strided_get_num_algos(void)
 {
-  return (int)(sizeof strided_algos / sizeof strided_algos[0]);
+  return ttlink_strided_num_algos;
 }
 
 const char *strided_get_algo_name(int algo_id)
 {
-  if (algo_id < 0 || algo_id >= strided_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_strided_num_algos)
     return NULL;
-  return strided_algo_names[algo_id];
+  return ttlink_strided_algo_names[algo_id];
 }
 
 CUresult strided(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride, int algo_id)
 {
-  if (algo_id < 0 || algo_id >= strided_get_num_algos())
+  if (algo_id < 0 || algo_id >= ttlink_strided_num_algos)
     return CUDA_ERROR_INVALID_VALUE;
-  return strided_algos[algo_id](stream, x_ptr, out_ptr, n, stride);
+  return ttlink_strided_algos[algo_id](stream, x_ptr, out_ptr, n, stride);
 }
 
 CUresult strided_default(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride)
 {
-  return strided(stream, x_ptr, out_ptr, n, stride, 0);
+  return ttlink_strided_algos[0](stream, x_ptr, out_ptr, n, stride);
 }
 
 void load_strided(void)

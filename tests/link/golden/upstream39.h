@@ -52,6 +52,12 @@ void unload_scale(void);
 CUresult strided_64_warps4xstages2(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
 void load_strided_64_warps4xstages2(void);
 void unload_strided_64_warps4xstages2(void);
+/* Triton link.py's names of these algos, for code written against it: link.py names an algo
+   after each variant's ALGO_INFO, which keeps one `x1` per `:1` argument. */
+/* the same as strided_64_warps4xstages2: */
+CUresult strided_64x1_warps4xstages2(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride);
+void load_strided_64x1_warps4xstages2(void);
+void unload_strided_64x1_warps4xstages2(void);
 int strided_get_num_algos(void);
 const char *strided_get_algo_name(int algo_id);
 CUresult strided(CUstream stream, CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride, int algo_id);
