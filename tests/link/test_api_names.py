@@ -3,6 +3,7 @@ per-algo names stay callable, and prefixed libraries share one binary."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import subprocess
 from pathlib import Path
@@ -98,9 +99,10 @@ LINKER_LINE = re.compile(r"^// tt-linker: ([A-Za-z_]\w*?)_[0-9a-f]{8}_\w*:(.*):(
 
 def link_py_declarations(version: str, headers: list[Path], directory: Path) -> str:
     """The declarations C code written against link.py's dispatcher of `headers` sees: the
-    installed Triton's link.py output itself, or for 3.6 (link.py 3.9 rejects its headers)
-    the per-algo functions link.py 3.6 defines, `K_{ALGO_INFO}(stream, full signature)`."""
-    if version == "triton-3.9.0":
+    installed Triton's link.py output itself where `version` is installed, else (link.py
+    rejects the other version's headers) the per-algo functions that link.py defines,
+    `K_{ALGO_INFO}(stream, full signature)`, read from the headers."""
+    if version == f"triton-{importlib.metadata.version('triton')}":
         result = upstream_link(*headers, "-o", directory / "upstream")
         assert result.returncode == 0, result.stderr
         return (directory / "upstream.h").read_text()
