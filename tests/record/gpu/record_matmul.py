@@ -1,0 +1,114 @@
+"""GPU check of `ttlink record` on the real JIT: the example matmul, autotuned over the
+example's three configs, on the four A/B layouts, checked against the recorded hints.
+
+    python -m ttlink.record -o R.json -- tests/record/gpu/record_matmul.py   # records the run
+    python tests/record/gpu/record_matmul.py check R.json                    # checks the record
+
+Run from the repository root on the GPU machine (torch, Triton >= 3.4). Not run by CI.
+Exit status 0 when every product is right and every layout's specialisation has the hints
+its strides and sizes call for.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+# (name, A column-major, B column-major, M, N, K): the four layouts at 4096, a size that is
+# no multiple of 16, and the `x @ W.T` of a linear layer at a small batch.
+CASES = [
+    ("A row, B row", False, False, 4096, 4096, 4096),
+    ("A col, B row", True, False, 4096, 4096, 4096),
+    ("A row, B col", False, True, 4096, 4096, 4096),
+    ("A col, B col", True, True, 4096, 4096, 4096),
+    ("A row, B row, 4001", False, False, 4001, 4001, 4001),
+    ("x @ W.T, M 16", False, True, 16, 4096, 4096),
+]
+CONFIGS = [  # examples/BUILD.bazel's
+    ({"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64}, 8, 3),
+    ({"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32}, 4, 4),
+    ({"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32}, 4, 4),
+]
+
+
+def operand(rows: int, cols: int, column_major: bool):
+    import torch
+
+    if column_major:
+        return torch.randn(cols, rows, device="cuda", dtype=torch.float16).T
+    return torch.randn(rows, cols, device="cuda", dtype=torch.float16)
+
+
+def run() -> int:
+    import torch
+    import triton
+
+    sys.path.insert(0, str(REPO / "examples"))
+    import matmul
+
+    tuned = triton.autotune(
+        configs=[triton.Config(values, num_warps=warps, num_stages=stages) for values, warps, stages in CONFIGS],
+        key=["M", "N", "K"],
+    )(matmul.matmul_kernel)
+    wrong = 0
+    for name, a_col, b_col, m, n, k in CASES:
+        a, b = operand(m, k, a_col), operand(k, n, b_col)
+        c = torch.empty(m, n, device="cuda", dtype=torch.float16)
+
+        def grid(meta, m=m, n=n):
+            return (triton.cdiv(m, meta["BLOCK_SIZE_M"]) * triton.cdiv(n, meta["BLOCK_SIZE_N"]),)
+
+        tuned[grid](a, b, c, m, n, k, *a.stride(), *b.stride(), *c.stride(), GROUP_SIZE_M=8)
+        error = (c.float() - (a.float() @ b.float())).abs().max().item()
+        print(f"{name}: strides A {a.stride()} B {b.stride()}, max error {error:.3f}, config {tuned.best_config}")
+        wrong += error > 1.0
+    return 1 if wrong else 0
+
+
+def expected_hints(a_col: bool, b_col: bool, m: int, n: int, k: int) -> dict[str, int | None]:
+    """The JIT's rule: an integer equal to 1 is folded (1), one divisible by 16 is hinted (16);
+    torch's allocations are 16-byte aligned (16)."""
+
+    def hint(value: int) -> int | None:
+        return 1 if value == 1 else 16 if value % 16 == 0 else None
+
+    a_strides = (1, m) if a_col else (k, 1)
+    b_strides = (1, k) if b_col else (n, 1)
+    values = {"M": m, "N": n, "K": k, "stride_am": a_strides[0], "stride_ak": a_strides[1]}
+    values |= {"stride_bk": b_strides[0], "stride_bn": b_strides[1], "stride_cm": n, "stride_cn": 1}
+    return {"a_ptr": 16, "b_ptr": 16, "c_ptr": 16} | {name: hint(value) for name, value in values.items()}
+
+
+def check(path: Path) -> int:
+    (group,) = json.loads(path.read_text())["kernels"]
+    assert (group["file"], group["kernel"]) == ("examples/matmul.py", "matmul_kernel"), group
+    recorded: dict[str, list[dict]] = {}
+    for entry in group["specializations"]:
+        hints = {name: arg["hint"] for name, arg in entry["args"].items()}
+        config = {**entry["constexprs"], "num_stages": entry["num_stages"], "num_warps": entry["num_warps"]}
+        recorded.setdefault(json.dumps(hints, sort_keys=True), []).append(config)
+    chosen = {tuple(choice["key"][:3]): choice["config"] for choice in group["tuning"]["choices"]}
+    print(f"tuning key {group['tuning']['key']}: {len(chosen)} choices")
+    failures = 0
+    for name, *layout in CASES:
+        hints = expected_hints(*layout)
+        configs = recorded.get(json.dumps(hints, sort_keys=True), [])
+        # The autotuner times every config on the first call of a key and runs its choice
+        # on later calls with that key: the chosen config must be there for every layout.
+        choice = chosen.get(tuple(layout[2:]))
+        ok = choice is not None and any(config.items() >= choice.items() for config in configs)
+        failures += not ok
+        print(f"{'ok' if ok else 'MISSING'}: {name}: {len(configs)} configs with hints {hints}; chose {choice}")
+    expected = {json.dumps(expected_hints(*layout), sort_keys=True) for _, *layout in CASES}
+    for hints in sorted(set(recorded) - expected):
+        failures += 1
+        print(f"UNEXPECTED: a specialisation with hints {hints}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["check"]:
+        sys.exit(check(Path(sys.argv[2])))
+    sys.exit(run())
