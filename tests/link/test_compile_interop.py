@@ -4,6 +4,7 @@ with the variants' headers in one translation unit, as C and as C++."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,33 +25,50 @@ VARIANTS = {
     "scale_aligned": ("scale_by_kernel", "scale", "*fp32:16, *fp32:16, fp32, i32:16, 256", "cuda:90"),
     "scale_generic": ("scale_by_kernel", "scale", "*fp32, *fp32, fp32, i32, 256", "cuda:90"),
 }
+# --prefix: (kernel): add_kernel and sub_kernel both as `add`, for two prefixed libraries
+PREFIXED = {"a_": "add_kernel", "s_": "sub_kernel"}
+
+
+def compile_variant(directory: Path, out: str, kernel: str, out_name: str, signature: str, target: str, *options):
+    result = run_module(
+        "ttlink",
+        "compile",
+        FIXTURES / "kernels.py",
+        "-n",
+        kernel,
+        "-s",
+        signature,
+        "-w",
+        "4",
+        "-t",
+        target,
+        "-g",
+        "(n + 127) / 128, 1, 1",
+        "-on",
+        out_name,
+        "-o",
+        directory / out,
+        *options,
+        cwd=directory,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     directory = tmp_path_factory.mktemp("compiled")
-    for out, (kernel, out_name, signature, target) in VARIANTS.items():
-        result = run_module(
-            "ttlink",
-            "compile",
-            FIXTURES / "kernels.py",
-            "-n",
-            kernel,
-            "-s",
-            signature,
-            "-w",
-            "4",
-            "-t",
-            target,
-            "-g",
-            "(n + 127) / 128, 1, 1",
-            "-on",
-            out_name,
-            "-o",
-            directory / out,
-            cwd=directory,
-        )
-        assert result.returncode == 0, result.stderr
+    for out, variant in VARIANTS.items():
+        compile_variant(directory, out, *variant)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def prefixed(tmp_path_factory):
+    """OUT = the prefix: `a_.h` and `s_.h`, from `ttlink compile --prefix`."""
+    directory = tmp_path_factory.mktemp("prefixed")
+    for prefix, kernel in PREFIXED.items():
+        signature = "*fp32:16, *fp32:16, *fp32:16, i32:16, 1024"
+        compile_variant(directory, prefix, kernel, "add", signature, "cuda:90", "--prefix", prefix)
     return directory
 
 
@@ -105,3 +123,24 @@ def test_variants_for_different_targets_are_not_one_api(compiled, tmp_path):
     sm90, sm80 = headers(compiled, "add_aligned", "add_generic_sm80")
     error = link_error(sm90, sm80, out=tmp_path / "lib")
     assert "cuda:80" in error and "cuda:90" in error and str(sm90) in error and str(sm80) in error, error
+
+
+def test_two_prefixed_libraries_of_one_out_name_build_into_one_binary(prefixed, tmp_path, cuda_include_dir):
+    """add_kernel and sub_kernel, both `-on add`, compiled and linked with --prefix a_ and s_:
+    the kernel sources, both dispatchers and the runtime make one shared library with no
+    duplicate or missing symbol, and each dispatcher calls its own kernel's variant."""
+    sources = []
+    for prefix in PREFIXED:
+        header = prefixed / f"{prefix}.h"
+        result = run_module("ttlink", "link", header, "-o", tmp_path / f"{prefix}lib", "--prefix", prefix)
+        assert result.returncode == 0, result.stderr
+        (variant,) = read_header(str(header))
+        call = f"  return {variant.symbol}(stream, x_ptr, y_ptr, out_ptr, n);"
+        assert call in (tmp_path / f"{prefix}lib.c").read_text()
+        sources += [prefixed / f"{prefix}.c", tmp_path / f"{prefix}lib.c"]
+    runtime = Path(run_module("ttlink", "include-dir").stdout.strip())
+    command = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-Wl,--no-undefined"]
+    command += [f"-I{cuda_include_dir}", f"-I{runtime}", "-o", tmp_path / "both.so", *sources]
+    command += [runtime / "ttlink_runtime.c", "-lpthread", "-ldl"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
