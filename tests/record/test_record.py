@@ -182,6 +182,13 @@ def test_a_bad_existing_file_fails_before_recording(kernels, tmp_path):
     assert (tmp_path / "r.json").read_text() == '{"name": "not a record"}'
 
 
+def test_a_triton_without_jit_hooks_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(triton, "knobs", None)  # as before Triton 3.4
+    with pytest.raises(TtlinkError, match=r"^recording needs Triton >= 3.4 \(its JIT hooks\); this is Triton \d"):
+        ttlink.record(tmp_path / "r.json").__enter__()
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_the_recorded_signature_compiles_to_the_recorded_hints(kernels, tmp_path):
     """A record entry maps to `ttlink compile -s SIG -w W -ns S --target T` (docs/RECORD.md)."""
     with ttlink.record(tmp_path / "r.json", root=FIXTURES):
@@ -229,12 +236,15 @@ def test_cli_records_a_script_byte_identically_whatever_the_order(tmp_path):
     assert first.read_text().endswith("}\n")
 
 
-def test_cli_names_files_relative_to_the_current_directory_by_default(tmp_path):
-    copy = tmp_path / "project"
-    shutil.copytree(FIXTURES, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    result = record_cli("-o", "r.json", "--", "program.py", "unit", cwd=copy)
-    assert result.returncode == 0, result.stderr
-    assert [group["file"] for group in json.loads((copy / "r.json").read_text())["kernels"]] == ["kernels.py"]
+def test_cli_files_are_relative_to_the_current_directory_and_the_same_in_every_checkout(tmp_path):
+    texts = []
+    for checkout in (tmp_path / "one", tmp_path / "elsewhere" / "two"):
+        shutil.copytree(FIXTURES, checkout, ignore=shutil.ignore_patterns("__pycache__"))
+        result = record_cli("-o", "r.json", "--", "program.py", "unit", "tuned", cwd=checkout)
+        assert result.returncode == 0, result.stderr
+        texts.append((checkout / "r.json").read_bytes())
+    assert texts[0] == texts[1]
+    assert [group["file"] for group in json.loads(texts[0])["kernels"]] == ["kernels.py", "kernels.py"]
 
 
 def test_cli_runs_a_module_with_its_arguments(tmp_path):
