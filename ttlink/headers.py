@@ -201,7 +201,10 @@ def _parse_suffix(suffix: str, hinted_only: bool) -> list[tuple[int, str]]:
 
 
 def _constexpr_value(text: str, fail) -> ConstexprValue:
-    value = parse_literal(text)
+    try:
+        value = parse_literal(text)
+    except TtlinkError as error:  # a number beyond 64 bits or a double's range
+        raise fail(f"constexpr {error.message}") from None
     if value is None:
         raise fail(f"constexpr value '{text}' is not a number")
     return value

@@ -38,6 +38,7 @@ def bad_inputs():
     deep = "// ttlink-meta: " + "[" * 200_000 + "\n"
     huge = meta_header(add).replace('"num_warps":4', '"num_warps":' + "9" * 5000)
     no_hint = meta_header(add).replace('"hint":16,', "")
+    huge_constexpr = f"// tt-linker: k_01feb3de_01:CUdeviceptr x:{'9' * 5000}_warps4xstages3\n"
     hip = GOOD.replace("cuda", "hip").replace("CUdeviceptr", "hipDeviceptr_t").replace("01feb3de", "01feb3df")
     return [
         ("malformed", {"a.h": "\n// tt-linker: add_01feb3de_0d:not a signature:_warps4xstages3\n"}, "malformed", 2),
@@ -65,6 +66,7 @@ def bad_inputs():
         ("two target sets", {"a.h": meta_header(add), "b.h": meta_header(sm80)}, "cuda:80, cuda:90", 6),
         ("deep meta", {"a.h": deep}, "malformed ttlink-meta directive: nested too deeply", 1),
         ("huge meta number", {"a.h": huge}, "malformed ttlink-meta directive: a number", 6),
+        ("huge constexpr", {"a.h": huge_constexpr}, "malformed tt-linker directive: constexpr literal '99", 1),
         ("meta without hint", {"a.h": no_hint}, "param 'x' has hint None; expected 16, 1 or null", 6),
         ("C++ keyword", {"a.h": GOOD.replace("int32_t n", "int32_t requires")}, "'requires' is a C/C++ keyword", 2),
         ("typeof", {"a.h": GOOD.replace("int32_t n", "int32_t typeof")}, "'typeof' is a C/C++ keyword", 2),
