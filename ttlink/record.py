@@ -265,6 +265,8 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--root", metavar="DIR", help="kernel files are named relative to DIR (default: .)")
     options, unknown = parser.parse_known_args(argv[:split])
     if unknown:
+        if unknown[0].startswith("-"):
+            raise TtlinkError(f"unknown option '{unknown[0]}' ({USAGE})")
         raise TtlinkError(f"unexpected '{unknown[0]}': the program comes after '--' ({USAGE})")
     command = argv[split + 1 :]
     if not command:

@@ -262,6 +262,7 @@ def test_cli_runs_a_module_with_its_arguments(tmp_path):
         (["-o", "{out}", "--", "-m", "no_such_module_here"], "no module named 'no_such_module_here' to run"),
         (["-o", "{out}"], "no program to record: give '-- SCRIPT.py [ARGS...]'"),
         (["-o", "{out}", "{program}"], "unexpected '{program}': the program comes after '--'"),
+        (["-o", "{out}", "--verbose", "--", "{program}"], "unknown option '--verbose'"),
         (["--", "{program}"], "the following arguments are required: -o/--output"),
         (["-o", "{out}", "--root", "{out}/missing", "--", "{program}"], "--root must be an existing directory"),
         (["-o", "{tmp}", "--", "{program}"], "{tmp}: is a directory; -o names the record file"),
