@@ -35,7 +35,7 @@ def main(argv: Sequence[str]) -> None:
         raise TtlinkError(f"none of the {len(args.headers)} headers has a {missing}: nothing to link")
     groups = build_groups(variants, args.prefix)
     base = output_base(args.out)
-    sources = emit_link(groups, args.prefix, base.name)
+    sources = emit_link(groups, args.prefix)
     write_outputs({Path(f"{base}.h"): sources.header, Path(f"{base}.c"): sources.source})
 
 

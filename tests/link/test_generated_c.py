@@ -131,4 +131,20 @@ def test_generated_c_shape(case, tmp_path):
     c_text = source.read_text()
     tables = [line for line in c_text.splitlines() if line.endswith("[] = {")]
     assert tables and all(line.startswith("static const ") for line in tables)
-    assert header.read_text().startswith("/* Generated") and "#ifndef TTLINK_KERNELS_H" in header.read_text()
+    text = header.read_text()
+    assert text.startswith("/* Generated") and re.search(r"^#ifndef TTLINK_\w+_H$", text, re.M)
+
+
+def test_dispatcher_headers_of_one_file_name_include_together(tmp_path, cuda_include_dir):
+    """Libraries of one name in two Bazel packages both write kernels.h: the include guard
+    comes from the API a header declares, not from its file name."""
+    for case, directory in (("upstream39", "a"), ("ttlink_meta", "b")):
+        (tmp_path / directory).mkdir()
+        link_case(case, tmp_path / directory)
+    unit = tmp_path / "unit.c"
+    unit.write_text(
+        '#include "a/kernels.h"\n#include "b/kernels.h"\n\n'
+        "int num_algos(void) { return add_get_num_algos() + mm_get_num_algos(); }\n"
+    )
+    result = compile_c([unit], cuda_include_dir)
+    assert result.returncode == 0, result.stderr
