@@ -1,24 +1,39 @@
-"""`python -m ttlink compile` and `python -m ttlink assemble`.
+"""`python -m ttlink compile`, `python -m ttlink assemble` and the compile.py drop-in.
 
 One shot:  compile PATH -n KERNEL -s SIG -g GRID --target cuda:80 [--target ...] -on NAME -o OUT
 Stage 1:   compile PATH -n KERNEL -s SIG --target cuda:90 --binary-out F   (one target -> F.json)
 Stage 2:   assemble F1 [F2 ...] -g GRID -on NAME -o OUT                  (no Triton needed)
 Both ways write exactly OUT.h and OUT.c, byte for byte the same. `compile --arg-names A,B,...`
 makes it an error if the kernel's parameters are not named A, B, ... in that order.
+
+`python -m ttlink.compile` takes the arguments of Triton's compile.py instead (one optional
+`-t`, else the active GPU's target) and writes its file names, OUT.{hash}_{suffix}.h and .c.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .emit_kernel import Variant, emit_header, emit_source
 from .errors import ArgumentParser, TtlinkError, run_cli
-from .frontend import CompiledTarget, compile_targets
+from .frontend import CompiledTarget, active_target, compile_targets
+from .grid import parse_grid
 from .metadata import KernelMeta
 from .outputs import output_base, write_outputs
-from .signature import check_identifier, parse_arg_names, parse_grid, parse_target, variant_symbol
+from .signature import (
+    check_config,
+    check_global_name,
+    check_prefix,
+    parse_arg_names,
+    parse_target,
+    signature_entries,
+    variant_symbol,
+)
+
+PREFIX_HELP = "prepended to the variant's C symbols (P + NAME_{hash}_{suffix}); the API name stays NAME"
 
 
 def _add_output_arguments(parser: ArgumentParser, required: bool) -> None:
@@ -26,18 +41,23 @@ def _add_output_arguments(parser: ArgumentParser, required: bool) -> None:
     parser.add_argument("-on", "--out-name", help="name of the kernel's C API (default: the kernel's name)")
     parser.add_argument("-o", "--out-path", type=output_base, required=required, help="writes OUT.h, OUT.c")
     parser.add_argument("--embed-ptx", action="store_true", help="embed PTX of the oldest target as JIT fallback")
+    parser.add_argument("--prefix", type=check_prefix, default="", help=PREFIX_HELP)
+
+
+def _add_kernel_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="Python file defining the @triton.jit kernel (executed)")
+    parser.add_argument("-n", "--kernel-name", required=True)
+    parser.add_argument("-s", "--signature", required=True, help='one entry per parameter, e.g. "*fp32:16, i32, 1024"')
+    parser.add_argument("-w", "--num-warps", type=int, default=1)
+    parser.add_argument("-ns", "--num-stages", type=int, default=3)
 
 
 def compile_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m ttlink compile", description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", type=Path, help="Python file defining the @triton.jit kernel (executed)")
-    parser.add_argument("-n", "--kernel-name", required=True)
-    parser.add_argument("-s", "--signature", required=True, help='one entry per parameter, e.g. "*fp32:16, i32, 1024"')
+    _add_kernel_arguments(parser)
     parser.add_argument(
         "--arg-names", help="the kernel's parameter names, in order, e.g. x_ptr,n,BLOCK; checked before compiling"
     )
-    parser.add_argument("-w", "--num-warps", type=int, default=1)
-    parser.add_argument("-ns", "--num-stages", type=int, default=3)
     parser.add_argument("-t", "--target", action="append", required=True, help="cuda:ARCH; repeat for more targets")
     parser.add_argument("--binary-out", type=Path, help="stage 1: write the compiled target as JSON, no C")
     _add_output_arguments(parser, required=False)
@@ -49,19 +69,18 @@ def main(argv: Sequence[str]) -> None:
     targets = [parse_target(t) for t in args.target]
     if len(set(targets)) != len(targets):
         raise TtlinkError(f"a target is given twice in {', '.join(args.target)}")
-    if args.num_warps < 1 or args.num_warps & (args.num_warps - 1):
-        raise TtlinkError(f"--num-warps {args.num_warps} is not a power of two")
-    if args.num_stages < 1:
-        raise TtlinkError(f"--num-stages {args.num_stages} is not positive")
+    check_config(args.num_warps, args.num_stages)
     if args.binary_out is not None:
         if len(targets) != 1:
             raise TtlinkError("--binary-out takes exactly one --target")
-        if args.grid or args.out_path or args.out_name or args.embed_ptx:
-            raise TtlinkError("--binary-out writes no C: pass -g, -on, -o and --embed-ptx to assemble instead")
+        if args.grid or args.out_path or args.out_name or args.embed_ptx or args.prefix:
+            raise TtlinkError(
+                "--binary-out writes no C: pass -g, -on, -o, --embed-ptx and --prefix to assemble instead"
+            )
     elif args.grid is None or args.out_path is None:
         raise TtlinkError("the following arguments are required: -g/--grid, -o/--out-path (or --binary-out)")
     if args.out_name is not None:
-        check_identifier(args.out_name, "out name")
+        check_global_name(args.out_name, "out name")
     arg_names = parse_arg_names(args.arg_names) if args.arg_names is not None else None
 
     compiled = compile_targets(
@@ -70,20 +89,40 @@ def main(argv: Sequence[str]) -> None:
     if args.binary_out is not None:
         write_outputs({args.binary_out: compiled[0].to_json()})
     else:
-        write_outputs(assemble(compiled, args.grid, args.out_name, args.out_path, args.embed_ptx))
+        variant = assemble(compiled, args.grid, args.out_name, args.embed_ptx, args.prefix)
+        write_outputs(variant_files(variant, args.out_path))
 
 
 def assemble(
-    compiled: Sequence[CompiledTarget], grid: str, out_name: str | None, out_path: Path, embed_ptx: bool
-) -> dict[Path, str]:
-    """Stage 2: OUT.h and OUT.c text for compiled targets of one kernel variant."""
+    compiled: Sequence[CompiledTarget], grid_text: str, out_name: str | None, embed_ptx: bool, prefix: str = ""
+) -> Variant:
+    """Stage 2: one kernel variant from its compiled targets. Its symbol's hash covers what
+    makes it this variant, so no two different variants share a symbol."""
     compiled = sorted(compiled, key=lambda record: record.arch)
     first = compiled[0]
-    name = check_identifier(out_name if out_name is not None else first.kernel, "out name")
+    name = check_global_name(out_name if out_name is not None else first.kernel, "out name")
+    grid = parse_grid(grid_text, first.params)
     targets = tuple(record.target for record in compiled)
+    binaries = hashlib.sha256()
+    for record in compiled:
+        for part in (record.target.encode(), record.cubin, record.ptx.encode()):
+            binaries.update(len(part).to_bytes(8, "little") + part)
+    identity = [
+        f"kernel {first.kernel}",
+        f"triton {first.triton_version}",
+        f"binaries {binaries.hexdigest()}",
+        f"signature {', '.join(signature_entries(first.params))}",
+        f"warps{first.num_warps}xstages{first.num_stages}",
+        f"targets {' '.join(targets)}",
+        f"embed_ptx {embed_ptx}",
+        f"grid {grid.text}",
+    ]
+    symbol = variant_symbol(name, first.params, identity, prefix)
+    for function in (symbol, f"load_{symbol}", f"unload_{symbol}"):
+        check_global_name(function, "generated function")
     meta = KernelMeta(
         name=name,
-        symbol=variant_symbol(name, first.params, first.num_warps, first.num_stages, targets, embed_ptx),
+        symbol=symbol,
         kernel=first.kernel,
         backend="cuda",
         params=first.params,
@@ -92,9 +131,13 @@ def assemble(
         targets=targets,
         embed_ptx=embed_ptx,
     )
-    variant = Variant(meta=meta, compiled=tuple(compiled), grid=parse_grid(grid, first.params))
-    header = Path(f"{out_path}.h")
-    return {header: emit_header(variant), Path(f"{out_path}.c"): emit_source(variant, header.name)}
+    return Variant(meta=meta, compiled=tuple(compiled), grid=grid)
+
+
+def variant_files(variant: Variant, base: Path) -> dict[Path, str]:
+    """BASE.h and BASE.c of a variant."""
+    header = Path(f"{base}.h")
+    return {header: emit_header(variant), Path(f"{base}.c"): emit_source(variant, header.name)}
 
 
 def assemble_parser() -> ArgumentParser:
@@ -110,13 +153,15 @@ def assemble_main(argv: Sequence[str]) -> None:
     for path in args.records:
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise TtlinkError(f"cannot read compile record: {error.strerror}", file=str(path)) from None
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise TtlinkError(f"cannot read compile record: {reason}", file=str(path)) from None
         record = CompiledTarget.from_json(text, str(path))
         _check_same_variant(record, str(path), compiled)
         compiled[record.target] = (str(path), record)
     records = [record for _, record in compiled.values()]
-    write_outputs(assemble(records, args.grid, args.out_name, args.out_path, args.embed_ptx))
+    variant = assemble(records, args.grid, args.out_name, args.embed_ptx, args.prefix)
+    write_outputs(variant_files(variant, args.out_path))
 
 
 def _check_same_variant(record: CompiledTarget, file: str, earlier: dict[str, tuple[str, CompiledTarget]]) -> None:
@@ -138,5 +183,35 @@ def _check_same_variant(record: CompiledTarget, file: str, earlier: dict[str, tu
             )
 
 
+def dropin_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m ttlink.compile",
+        description="Triton's compile.py arguments; writes OUT_PATH.{hash}_{suffix}.h and .c",
+    )
+    _add_kernel_arguments(parser)
+    parser.add_argument("-g", "--grid", required=True, help='three C expressions, e.g. "(n + 1023) / 1024, 1, 1"')
+    parser.add_argument("-t", "--target", help="cuda:ARCH or cuda:ARCH:32 (default: the active GPU's)")
+    parser.add_argument("-on", "--out-name", help="name of the kernel's C API (default: the kernel's name)")
+    parser.add_argument("-o", "--out-path", help="base of the file names (default: the out name)")
+    return parser
+
+
+def dropin_main(argv: Sequence[str]) -> None:
+    """compile.py's command line: one target, OUT_PATH with the symbol's `{hash}_{suffix}` as
+    extension, so variants compiled with the same -o do not overwrite each other."""
+    args = dropin_parser().parse_args(argv)
+    check_config(args.num_warps, args.num_stages)
+    if args.out_name is not None:
+        check_global_name(args.out_name, "out name")
+    out_path = output_base(args.out_path or args.out_name or args.kernel_name)
+    target = parse_target(args.target) if args.target is not None else None
+    compiled = compile_targets(
+        args.path, args.kernel_name, args.signature, args.num_warps, args.num_stages, [target or active_target()]
+    )
+    variant = assemble(compiled, args.grid, args.out_name, embed_ptx=False)
+    name_length = len(variant.meta.name)
+    write_outputs(variant_files(variant, out_path.with_suffix("." + variant.meta.symbol[name_length + 1 :])))
+
+
 if __name__ == "__main__":
-    sys.exit(run_cli(main, sys.argv[1:]))
+    sys.exit(run_cli(dropin_main, sys.argv[1:]))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from .errors import TtlinkError
 from .frontend import CompiledTarget
+from .grid import Grid, grid_c
 from .metadata import ConstexprValue, KernelMeta
-from .signature import Grid
 
 BYTES_PER_LINE = 16
 _PTX_TARGET = re.compile(r"^\s*\.target\s+sm_(\d+)(a?)", re.M)
@@ -135,10 +135,11 @@ def emit_source(variant: Variant, header_name: str) -> str:
         body.append("  CUdeviceptr ttlink_scratch = 0; /* global/profile scratch: this kernel needs none */")
     if launch_args:
         body.append(f"  void *ttlink_args[] = {{{', '.join(launch_args)}}};")
-    if variant.grid.divisors:
-        zero_tests = " || ".join(f"{divisor} == 0" for divisor in variant.grid.divisors)
-        body.append(f"  if ({zero_tests}) return CUDA_ERROR_INVALID_VALUE; /* a zero divisor of the grid */")
-    grid = ", ".join(variant.grid.dims)
+    checks, dims = grid_c(variant.grid)
+    if checks:
+        body.append("  /* The grid in int64_t; a step that could overflow or divide by 0 is tested first. */")
+        body += [f"  {statement}" for statement in checks]
+    grid = ", ".join(dims)
     body.append(
         f"  return ttlink_launch(&ttlink_this_variant, stream, {grid}, {'ttlink_args' if launch_args else 'NULL'});"
     )

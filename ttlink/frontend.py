@@ -7,21 +7,31 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import importlib.util
 import inspect
 import json
 import os
+import pickle
 import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TtlinkError
-from .metadata import Param
-from .signature import C_TYPE_SIZES, check_arg_names, parse_signature, target_arch
+from .metadata import C_IDENTIFIER, Param
+from .signature import (
+    C_TYPE_SIZES,
+    check_arg_names,
+    check_config,
+    parse_signature,
+    parse_target,
+    signature_entries,
+    target_arch,
+)
 
 RECORD_FORMAT = 1
 # FP fusion (mul+add -> fma) is pinned on: Triton's JIT default up to 3.9, so AOT kernels
@@ -29,6 +39,11 @@ RECORD_FORMAT = 1
 FP_FUSION = True
 _PTX_WIDTH = re.compile(r"\.[busf](8|16|32|64)\b")
 _PTX_ARRAY = re.compile(r"\.b8\s+\w+\[(\d+)\]")
+_TRITON_VERSION = re.compile(r"[0-9A-Za-z.+_-]{1,64}")  # it goes into a C comment
+_PTXAS_ERROR = re.compile(r"\s*ptxas[\w-]*\s+(error|fatal)\s*:")
+_LLVM_ERROR = re.compile(r"\s*LLVM ERROR:")
+MAX_SHARED_BYTES = 2**31 - 1
+MAX_HIDDEN_PARAMS = 16
 
 
 @dataclass(frozen=True)
@@ -73,29 +88,76 @@ class CompiledTarget:
 
     @staticmethod
     def from_json(text: str, file: str) -> CompiledTarget:
+        """Reads a record back, checking every field: stage 2 pastes them into C."""
+
+        def fail(what: str) -> TtlinkError:
+            return TtlinkError(f"malformed ttlink compile record: {what}", file=file)
+
         try:
             record = json.loads(text)
-            if record.get("format") != RECORD_FORMAT:
-                raise TtlinkError(f"not a ttlink compile record of format {RECORD_FORMAT}", file=file)
-            params = tuple(
-                Param(p["name"], p["kind"], type=p.get("type"), c_type=p.get("c_type"), hint=p.get("hint"),
-                      value=p.get("value"))
-                for p in record["params"]
-            )  # fmt: skip
-            return CompiledTarget(
-                kernel=record["kernel"],
-                params=params,
-                num_warps=record["num_warps"],
-                num_stages=record["num_stages"],
-                target=record["target"],
-                triton_version=record["triton_version"],
-                cubin=base64.b64decode(record["cubin"], validate=True),
-                ptx=record["ptx"],
-                shared=record["shared"],
-                hidden_params=record["hidden_params"],
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise TtlinkError(f"malformed ttlink compile record ({type(error).__name__}: {error})", file=file) from None
+        except (ValueError, RecursionError) as error:
+            raise fail(f"invalid JSON ({type(error).__name__})") from None
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+            raise TtlinkError(f"not a ttlink compile record of format {RECORD_FORMAT}", file=file)
+
+        def field(key: str, kind: type):
+            value = record.get(key)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise fail(f"field '{key}' missing or not of type {kind.__name__}")
+            return value
+
+        kernel = field("kernel", str)
+        if not C_IDENTIFIER.fullmatch(kernel):
+            raise fail(f"kernel '{kernel}' is not an ASCII C identifier")
+        params = _params_from_record(field("params", list), kernel, fail)
+        target, version = field("target", str), field("triton_version", str)
+        try:
+            check_config(field("num_warps", int), field("num_stages", int))
+            if parse_target(target) != target:
+                raise fail(f"target '{target}' is not in canonical form {parse_target(target)}")
+        except TtlinkError as error:
+            raise fail(error.message) from None
+        if not _TRITON_VERSION.fullmatch(version):
+            raise fail(f"triton_version '{version}' is not a version number")
+        for key, limit in (("shared", MAX_SHARED_BYTES), ("hidden_params", MAX_HIDDEN_PARAMS)):
+            if not 0 <= field(key, int) <= limit:
+                raise fail(f"field '{key}' is {record[key]}; expected 0 to {limit}")
+        try:
+            cubin = base64.b64decode(field("cubin", str), validate=True)
+        except ValueError:
+            raise fail("field 'cubin' is not base64") from None
+        return CompiledTarget(
+            kernel=kernel,
+            params=params,
+            num_warps=record["num_warps"],
+            num_stages=record["num_stages"],
+            target=target,
+            triton_version=version,
+            cubin=cubin,
+            ptx=field("ptx", str),
+            shared=record["shared"],
+            hidden_params=record["hidden_params"],
+        )
+
+
+def _params_from_record(raw_params: list, kernel: str, fail) -> tuple[Param, ...]:
+    """The record's parameters, which must be exactly what their SIG entries parse to."""
+    params = []
+    for raw in raw_params:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise fail("each param needs a name")
+        params.append(
+            Param(raw["name"], raw.get("kind"), type=raw.get("type"), c_type=raw.get("c_type"), hint=raw.get("hint"),
+                  value=raw.get("value"))
+        )  # fmt: skip
+    try:
+        constexprs = frozenset(p.name for p in params if not p.is_arg)
+        parsed = parse_signature(", ".join(signature_entries(params)), [p.name for p in params], constexprs, kernel)
+    except (TtlinkError, TypeError) as error:
+        raise fail(f"bad params ({error})") from None
+    if parsed != tuple(params):
+        raise fail("params are not those of any signature")
+    return parsed
 
 
 def _launch_args(params: Sequence[Param]) -> tuple[Param, ...]:
@@ -182,6 +244,73 @@ def _kernel_module(path: Path) -> Iterator[object]:
         sys.path.remove(str(path.parent))
 
 
+@dataclass(frozen=True)
+class _Binary:
+    """What stage 1 keeps of one triton.compile result."""
+
+    entry: str
+    cubin: bytes
+    ptx: str
+    shared: int
+    scratch: tuple[tuple[str, int], ...]  # (kind, bytes) of global and profile scratch memory
+
+
+def _compile_one(source, target, options: dict) -> _Binary:
+    import triton
+
+    compiled = triton.compile(source, target=target, options=options)
+    meta = compiled.metadata
+    scratch = tuple((kind, getattr(meta, f"{kind}_scratch_size", 0)) for kind in ("global", "profile"))
+    return _Binary(meta.name, compiled.asm["cubin"], compiled.asm["ptx"], meta.shared, scratch)
+
+
+def _compile_in_child(compile_one: Callable[[], _Binary]) -> _Binary | str:
+    """Runs `compile_one` in a forked child whose stdout and stderr (file descriptors 1 and 2)
+    go to a temporary file. Triton prints hundreds of lines of PTX when ptxas fails, and LLVM
+    ends the process on some errors (`LLVM ERROR: ...`, then exit) that would otherwise end
+    ttlink with no message of its own. Returns the binary, or the line that says what failed."""
+    with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as result:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            status = 1
+            try:
+                os.dup2(output.fileno(), 1)
+                os.dup2(output.fileno(), 2)
+                try:
+                    outcome: _Binary | str = compile_one()
+                except Exception as error:
+                    outcome = "\n".join([f"{type(error).__name__}: {_one_line(error)}", str(error)])
+                pickle.dump(outcome, result)
+                result.flush()
+                status = 0
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        result.seek(0)
+        if os.waitstatus_to_exitcode(status) == 0:
+            outcome = pickle.load(result)
+            if isinstance(outcome, _Binary):
+                return outcome
+            first, _, text = outcome.partition("\n")
+        else:
+            first, text = f"the compiler ended the process with exit status {os.waitstatus_to_exitcode(status)}", ""
+        output.seek(0)
+        return _failure_line(first, text + "\n" + output.read().decode("utf-8", "replace"))
+
+
+def _failure_line(first: str, text: str) -> str:
+    """ptxas's or LLVM's own error line if there is one (Triton's message ends with a repro
+    command naming a deleted temporary file), else `first`."""
+    lines = text.splitlines()
+    for pattern in (_PTXAS_ERROR, _LLVM_ERROR):
+        for line in lines:
+            if pattern.match(line):
+                return " ".join(line.split())
+    return first
+
+
 def _one_line(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1] if lines else "(no message)"
@@ -238,42 +367,34 @@ def compile_targets(
             options = backend.parse_options(
                 {"num_warps": num_warps, "num_stages": num_stages, "enable_fp_fusion": FP_FUSION}
             )
-            try:
-                compiled = triton.compile(source, target=gpu_target, options=options.__dict__)
-            except Exception as error:
-                raise TtlinkError(
-                    f"Triton failed to compile '{kernel_name}' for {target}: "
-                    f"{type(error).__name__}: {_one_line(error)}",
-                    file=str(path),
-                ) from None
-            results.append(_compiled_target(compiled, kernel_name, params, num_warps, num_stages, target, path))
+            binary = _compile_in_child(functools.partial(_compile_one, source, gpu_target, options.__dict__))
+            if isinstance(binary, str):
+                raise TtlinkError(f"Triton failed to compile '{kernel_name}' for {target}: {binary}", file=str(path))
+            results.append(_compiled_target(binary, kernel_name, params, num_warps, num_stages, target, path))
         return results
 
 
-def _compiled_target(compiled, kernel_name, params, num_warps, num_stages, target, path) -> CompiledTarget:
+def _compiled_target(binary: _Binary, kernel_name, params, num_warps, num_stages, target, path) -> CompiledTarget:
     import triton
 
-    meta = compiled.metadata
-    for kind in ("global", "profile"):
-        size = getattr(meta, f"{kind}_scratch_size", 0)
+    for kind, size in binary.scratch:
         if size > 0:
             raise TtlinkError(
                 f"kernel '{kernel_name}' needs {size} bytes of {kind} scratch memory for {target}; "
                 "ttlink does not allocate scratch memory",
                 file=str(path),
             )
-    ptx = compiled.asm["ptx"]
-    sizes = entry_param_sizes(ptx, meta.name)
+    sizes = entry_param_sizes(binary.ptx, binary.entry)
     record = CompiledTarget(
-        kernel=meta.name,
+        kernel=binary.entry,
         params=params,
         num_warps=num_warps,
         num_stages=num_stages,
         target=target,
         triton_version=triton.__version__,
-        cubin=compiled.asm["cubin"],
-        ptx=ptx,
-        shared=meta.shared,
+        cubin=binary.cubin,
+        ptx=binary.ptx,
+        shared=binary.shared,
         hidden_params=len(sizes) - len(_launch_args(params)),
     )
     expected = [C_TYPE_SIZES[p.c_type] for p in record.launch_args] + [8] * record.hidden_params
@@ -283,3 +404,18 @@ def _compiled_target(compiled, kernel_name, params, num_warps, num_stages, targe
             f"but the C entry point would pass {expected}"
         )
     return record
+
+
+def active_target() -> str:
+    """The target of the GPU Triton's active driver sees (compile.py's default without -t)."""
+    from triton.runtime import driver
+
+    try:
+        target = driver.active.get_current_target()
+    except Exception as error:
+        raise TtlinkError(
+            f"no -t/--target given and no active GPU to compile for ({_one_line(error)}); pass e.g. -t cuda:90"
+        ) from None
+    if target.backend != "cuda":
+        raise TtlinkError(f"the active GPU is {target.backend}:{target.arch}; ttlink compiles for cuda only")
+    return parse_target(f"cuda:{target.arch}")

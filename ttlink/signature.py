@@ -1,19 +1,20 @@
-"""The SIG, GRID and target grammar of `ttlink compile` (the same as Triton's compile.py). Pure.
+"""The SIG and target grammar of `ttlink compile` (that of Triton's compile.py), the config
+checks and the variant symbol. Pure. The GRID grammar is in grid.py.
 
 SIG has one entry per Python parameter, constexprs included: a Triton type with an optional
 hint (`*fp16:16`, `i32`, `i32:1`) or a literal, which makes the parameter a constexpr (`1024`,
-`0.5`). GRID is three C expressions over the kernel's integer arguments and constexpr names.
+`0.5`, `-1e-3`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from .errors import TtlinkError
-from .metadata import C_IDENTIFIER, RESERVED_NAMES, ConstexprValue, Param
+from .metadata import C_IDENTIFIER, ConstexprValue, Param, argument_name_problem, global_name_problem
 
 # Scalar Triton types and the C type of the same size (fp16/bf16 travel as their bit pattern).
 SCALAR_C_TYPES = {
@@ -41,8 +42,17 @@ C_TYPE_SIZES = {POINTER_C_TYPE: 8, "float": 4, "double": 8} | {
     f"{sign}int{bits}_t": bits // 8 for sign in ("", "u") for bits in (8, 16, 32, 64)
 }
 
-_GRID_TOKEN = re.compile(r"\s*(?:(?P<number>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/%()]))")
-_TARGET = re.compile(r"cuda:(\d{2,3})(?::32)?")  # compile.py's cuda:ARCH:WARP_SIZE form too
+_TARGET = re.compile(r"cuda:([0-9]{2,3})(?::32)?")  # compile.py's cuda:ARCH:WARP_SIZE form too
+# The compute capabilities (10 * major + minor) CUDA has; the ptxas of the Triton in use may
+# know fewer, and then its own message is shown.
+CUDA_ARCHS = (50, 52, 53, 60, 61, 62, 70, 72, 75, 80, 86, 87, 88, 89, 90, 100, 101, 103, 107, 110, 120, 121)
+MAX_NUM_WARPS = 32  # a block has at most 1024 threads
+# Literals in ASCII digits only: Python's int() and float() also take `1_024`, Unicode digits,
+# `inf` and `nan`, none of which C or Triton's compile.py users mean.
+_INTEGER_LITERAL = re.compile(r"[-+]?[0-9]+")
+_FLOAT_LITERAL = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?")
+_LOOKS_NUMERIC = re.compile(r"[-+.]?\d")
+_MAX_INTEGER_DIGITS = 20  # 2**64 has 20 digits; int() refuses thousands of digits with a ValueError
 
 
 def c_type(triton_type: str) -> str:
@@ -50,13 +60,23 @@ def c_type(triton_type: str) -> str:
 
 
 def parse_literal(text: str) -> ConstexprValue | None:
-    """A constexpr literal (`1024`, `0.5`, `-1`) as int or float; None if `text` is not one."""
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
+    """A constexpr literal (`1024`, `0.5`, `-1`, `1e-3`) as int or float; None if `text` is not
+    one. An integer must fit in 64 bits (signed or unsigned) and a float must be finite."""
+    text = text.strip()
+    if _INTEGER_LITERAL.fullmatch(text):
+        if len(text.lstrip("+-").lstrip("0")) <= _MAX_INTEGER_DIGITS and -(2**63) <= int(text) < 2**64:
+            return int(text)
+        raise TtlinkError(f"literal '{_shortened(text)}' does not fit in 64 bits")
+    if _FLOAT_LITERAL.fullmatch(text):
+        value = float(text)
+        if not math.isfinite(value):
+            raise TtlinkError(f"literal '{_shortened(text)}' is beyond the range of a double")
+        return value
     return None
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
 def parse_arg_names(text: str) -> tuple[str, ...]:
@@ -92,8 +112,15 @@ def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[
         )
     params = []
     for name, entry in zip(names, entries, strict=True):
-        where = f"signature entry '{entry}' for parameter '{name}'"
-        value = parse_literal(entry)
+        if not C_IDENTIFIER.fullmatch(name):
+            raise TtlinkError(f"kernel '{kernel}' parameter '{name}' is not an ASCII C identifier")
+        where = f"signature entry '{_shortened(entry)}' for parameter '{name}'"
+        try:
+            value = parse_literal(entry)
+        except TtlinkError as error:
+            raise TtlinkError(f"{where}: {error}") from None
+        if value is None and _LOOKS_NUMERIC.match(entry):
+            raise TtlinkError(f"{where}: not a literal (ASCII digits, an optional sign, '.' and exponent)")
         if value is not None:
             params.append(Param(name, "constexpr", value=value))
             continue
@@ -115,8 +142,9 @@ def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[
                 raise TtlinkError(f"{where}: hints apply to pointers and integers only")
             if is_pointer and hint == 1:
                 raise TtlinkError(f"{where}: a pointer cannot be hinted :1")
-        if name in RESERVED_NAMES or name.startswith("ttlink_"):
-            raise TtlinkError(f"{where}: '{name}' cannot name a C argument (reserved in the generated C)")
+        problem = argument_name_problem(name)
+        if problem is not None:
+            raise TtlinkError(f"kernel '{kernel}' parameter '{name}' cannot name a C argument: it {problem}")
         params.append(Param(name, "arg", type=type_, c_type=c_type(type_), hint=hint))
     return tuple(params)
 
@@ -132,122 +160,14 @@ def signature_entries(params: Sequence[Param]) -> list[str]:
     return entries
 
 
-@dataclass(frozen=True)
-class Grid:
-    """The launch grid as C expressions of type int64_t over the entry point's arguments."""
-
-    dims: tuple[str, str, str]
-    # Divisors that hold a run-time argument, inner ones first: the entry point returns
-    # CUDA_ERROR_INVALID_VALUE when one is 0 instead of dividing by it.
-    divisors: tuple[str, ...] = ()
-
-
-@dataclass
-class _Group:
-    """An open parenthesis of a grid expression."""
-
-    start: int  # its index in the output tokens
-    is_divisor: bool
-    has_argument: bool = False
-
-
-def parse_grid(text: str, params: Sequence[Param]) -> Grid:
-    """Checks GRID and returns it as C expressions of type int64_t.
-
-    Integer arguments are widened to int64_t before any arithmetic; constexprs and `:1`
-    arguments are replaced by their values, since the entry point has no such variables."""
-    by_name = {p.name: p for p in params}
-    parts = text.split(",")
-    if len(parts) != 3:
-        raise TtlinkError(f"grid '{text}' must have 3 comma-separated expressions, got {len(parts)}")
-    exprs = []
-    divisors: list[str] = []
-    for part in parts:
-        out: list[str] = []
-        groups: list[_Group] = []
-        pos = 0
-        expect_operand = True
-        divisor_next = False  # the next operand follows `/` or `%` (through unary signs)
-        while pos < len(part):
-            if not part[pos:].strip():
-                break
-            match = _GRID_TOKEN.match(part, pos)
-            if match is None:
-                raise TtlinkError(f"grid '{text}': unexpected '{part[pos:].strip()}'")
-            pos = match.end()
-            if match["number"] is not None or match["name"] is not None:
-                if not expect_operand:
-                    raise TtlinkError(f"grid '{text}': missing operator before '{match.group().strip()}'")
-                if match["number"] is not None:
-                    operand = _grid_integer(int(match["number"]), text)
-                else:
-                    operand = _grid_name(match["name"], by_name, text)
-                if operand == "0" and divisor_next:
-                    raise TtlinkError(f"grid '{text}': division by zero")
-                if operand.startswith("(int64_t)"):
-                    for group in groups:
-                        group.has_argument = True
-                    if divisor_next:
-                        divisors.append(operand)
-                out.append(operand)
-                expect_operand = divisor_next = False
-            elif match["op"] == "(":
-                if not expect_operand:
-                    raise TtlinkError(f"grid '{text}': missing operator before '('")
-                groups.append(_Group(start=len(out), is_divisor=divisor_next))
-                divisor_next = False
-                out.append("(")
-            elif match["op"] == ")":
-                if not groups or expect_operand:
-                    raise TtlinkError(f"grid '{text}': unbalanced or empty parentheses")
-                out.append(")")
-                group = groups.pop()
-                if group.is_divisor and group.has_argument:
-                    divisors.append("".join(out[group.start :]))
-            else:
-                if expect_operand:
-                    if match["op"] not in "+-":
-                        raise TtlinkError(f"grid '{text}': operator '{match['op']}' lacks its left operand")
-                    if out and out[-1] in ("+", "-"):
-                        out.append(" ")  # `- -n`, not the C decrement `--n`
-                    out.append(match["op"])
-                else:
-                    out.append(f" {match['op']} ")
-                    expect_operand = True
-                    divisor_next = match["op"] in "/%"
-        if expect_operand or groups:
-            raise TtlinkError(f"grid '{text}': incomplete expression '{part.strip()}'")
-        exprs.append("".join(out))
-    return Grid(dims=(exprs[0], exprs[1], exprs[2]), divisors=tuple(dict.fromkeys(divisors)))
-
-
-def _grid_name(name: str, by_name: dict[str, Param], text: str) -> str:
-    param = by_name.get(name)
-    if param is None:
-        raise TtlinkError(f"grid '{text}': '{name}' is not a parameter of the kernel")
-    if not param.is_arg:
-        if isinstance(param.value, bool) or not isinstance(param.value, int):
-            raise TtlinkError(f"grid '{text}': constexpr '{name}' is not an integer")
-        return _grid_integer(param.value, text)
-    if param.type not in INTEGER_TYPES:
-        raise TtlinkError(f"grid '{text}': '{name}' is not an integer argument")
-    if param.hint == 1:
-        return "1"
-    return f"(int64_t){name}"
-
-
-def _grid_integer(value: int, text: str) -> str:
-    """An integer as an int64_t C operand; negative ones in parentheses (`-(-4)`, not `--4`)."""
-    if not -(2**63) < value < 2**63:
-        raise TtlinkError(f"grid '{text}': {value} does not fit in int64_t")
-    return f"({value})" if value < 0 else str(value)
-
-
 def parse_target(text: str) -> str:
     """`cuda:ARCH` or `cuda:ARCH:32` (ARCH = 10 * major + minor, e.g. 80, 90, 120) -> `cuda:ARCH`."""
     match = _TARGET.fullmatch(text.strip())
-    if match is None or int(match[1]) < 50:
-        raise TtlinkError(f"unsupported target '{text}'; expected cuda:ARCH with ARCH >= 50, e.g. cuda:80 or cuda:90")
+    if match is None or int(match[1]) not in CUDA_ARCHS:
+        raise TtlinkError(
+            f"unsupported target '{text}'; expected cuda:ARCH with ARCH (10 * major + minor) one of "
+            + " ".join(map(str, CUDA_ARCHS))
+        )
     return f"cuda:{int(match[1])}"
 
 
@@ -255,20 +175,38 @@ def target_arch(target: str) -> int:
     return int(target.split(":")[1])
 
 
-def check_identifier(name: str, what: str) -> str:
-    if not C_IDENTIFIER.fullmatch(name):
-        raise TtlinkError(f"{what} '{name}' is not a C identifier")
+def check_config(num_warps: int, num_stages: int) -> None:
+    if not 1 <= num_warps <= MAX_NUM_WARPS or num_warps & (num_warps - 1):
+        raise TtlinkError(
+            f"num_warps {num_warps} is not a power of two from 1 to {MAX_NUM_WARPS} (a block has at most 1024 threads)"
+        )
+    if num_stages < 1:
+        raise TtlinkError(f"num_stages {num_stages} is not positive")
+
+
+def check_global_name(name: str, what: str) -> str:
+    problem = global_name_problem(name)
+    if problem is not None:
+        raise TtlinkError(f"{what} '{name}' {problem}")
     return name
 
 
+def check_prefix(prefix: str) -> str:
+    """`--prefix P`: empty, or the start of a C identifier."""
+    if prefix and not C_IDENTIFIER.fullmatch(prefix):
+        raise TtlinkError(f"--prefix '{prefix}' is not the start of an ASCII C identifier")
+    return prefix
+
+
 def variant_symbol(
-    out_name: str, params: Sequence[Param], num_warps: int, num_stages: int, targets: Sequence[str], embed_ptx: bool
+    name: str,
+    params: Sequence[Param],
+    identity: Sequence[str],
+    prefix: str = "",
 ) -> str:
-    """`NAME_{hash}_{suffix}`: hash over signature, config, targets and embed_ptx; the suffix
-    lists hinted Python parameter indices with `d` (:16) or `c` (:1), as Triton >= 3.7 does."""
-    words = signature_entries(params) + [f"warps{num_warps}xstages{num_stages}"] + sorted(targets)
-    if embed_ptx:
-        words.append("embed_ptx")
-    digest = hashlib.sha256(" ".join(words).encode()).hexdigest()[:8]
+    """`{prefix}{name}_{hash}_{suffix}`: hash = 8 hex digits of sha256 over `identity` (what
+    makes the variant: kernel, binaries, signature, config, targets, grid); the suffix lists
+    hinted Python parameter indices with `d` (:16) or `c` (:1), as Triton >= 3.7 does."""
+    digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:8]
     suffix = "".join(f"{i}{'c' if p.hint == 1 else 'd'}" for i, p in enumerate(params) if p.is_arg and p.hint)
-    return f"{out_name}_{digest}_{suffix}"
+    return f"{prefix}{name}_{digest}_{suffix}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -157,18 +158,14 @@ def test_two_stages_give_the_one_shot_bytes(vector_add, tmp_path):
 def test_reproducible_across_checkout_paths_and_ignores_shared_cache(tmp_path):
     shared_cache = tmp_path / "shared-triton-cache"
     outputs = []
-    for checkout, module in (
-        (tmp_path / "a", "ttlink"),
-        (tmp_path / "a" / "much" / "longer" / "checkout", "ttlink.compile"),
-    ):
+    for checkout in (tmp_path / "a", tmp_path / "a" / "much" / "longer" / "checkout"):
         checkout.mkdir(parents=True, exist_ok=True)
         kernel = shutil.copy(VECTOR_ADD, checkout / "vector_add.py")
         out = checkout / "out"
         out.mkdir()
         args = [kernel, "-n", "add_kernel", "-s", VECTOR_SIG, "-w", "4", "-g", VECTOR_GRID, "--target", "cuda:80",
                 "--target", "cuda:90", "-on", "add", "-o", str(out / "add")]  # fmt: skip
-        args = args if module == "ttlink.compile" else ["compile", *args]
-        result = ttlink_cli(*map(str, args), module=module, env={"TRITON_CACHE_DIR": str(shared_cache)})
+        result = ttlink_cli("compile", *map(str, args), env={"TRITON_CACHE_DIR": str(shared_cache)})
         assert result.returncode == 0, result.stderr
         outputs.append({name: (out / name).read_bytes() for name in ("add.h", "add.c")})
         assert str(checkout).encode() not in outputs[-1]["add.c"]
@@ -200,7 +197,23 @@ def test_no_absolute_path_in_the_binaries(tmp_path):
         (["-g", "n; exit(1), 1, 1"], "unexpected ';"),
         (["--target", "hip:gfx942"], "unsupported target 'hip:gfx942'"),
         (["--target", "cuda:sm90"], "unsupported target 'cuda:sm90'"),
-        (["-on", "bad-name"], "out name 'bad-name' is not a C identifier"),
+        (["-on", "bad-name"], "out name 'bad-name' is not an ASCII C identifier"),
+        (["-g", "(n + 1023) / (1024 / 2048), 1, 1"], "grid '(n + 1023) / (1024 / 2048), 1, 1': division by zero"),
+        (["-g", "n / (BLOCK - 256), 1, 1"], "division by zero"),
+        (["-g", "n % (1 - 1), 1, 1"], "division by zero"),
+        (["-g", "9223372036854775807 + 1 + n, 1, 1"], "overflows int64_t"),
+        (["-w", "64"], "num_warps 64 is not a power of two from 1 to 32"),
+        (["--target", "cuda:900"], "unsupported target 'cuda:900'; expected cuda:ARCH with ARCH (10 * major + minor)"),
+        (["-on", "cuInit"], "out name 'cuInit' is reserved: 'ttlink_*' names belong to the ttlink runtime"),
+        (["-on", "ttlink_launch"], "out name 'ttlink_launch' is reserved"),
+        (["-on", "load", "--prefix", "ttlink_"], "generated function 'ttlink_load_"),
+        (["-on", "typeof"], "out name 'typeof' is a C/C++ keyword"),
+        (["--prefix", "my-lib_"], "--prefix 'my-lib_' is not the start of an ASCII C identifier"),
+        (["-g", "\u0661\u0662, 1, 1"], "'\u0661\u0662' is not a decimal integer literal"),
+        (["-g", "1_024, 1, 1"], "'1_024' is not a decimal integer literal"),
+        (["-g", "n_\u00e9l\u00e9ments, 1, 1"], "'n_\u00e9l\u00e9ments' is not an ASCII C identifier"),
+        (["-s", "*fp32:16, 1_024, *fp32:16, i32, fp32, i32:1"], "for parameter 'BLOCK': not a literal"),
+        (["-s", f"*fp32:16, {'7' * 5000}, *fp32:16, i32, fp32, i32:1"], "does not fit in 64 bits"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_with_no_output(tmp_path, args, message):
@@ -390,3 +403,210 @@ def test_errors_name_the_kernel_file_as_given(tmp_path):
                         "--binary-out", "r.json", cwd=tmp_path)  # fmt: skip
     assert (result.returncode, result.stderr) == (2, "ttlink: error: kernels.py: no kernel 'nope' in the kernel file\n")
     assert not (tmp_path / "r.json").exists()
+
+
+def _symbol(header: Path) -> str:
+    return re.search(r"^CUresult (\w+)\(CUstream stream", header.read_text(), re.M)[1]
+
+
+ADD_SIG = "*fp32:16, *fp32:16, *fp32:16, i32, 1024"
+
+
+def test_variant_symbols_cover_the_kernel_and_take_the_prefix(tmp_path):
+    # add_kernel and sub_kernel have the same parameters; compiled with the same -on they
+    # must not declare the same symbol, or a binary linking both runs one for the other.
+    symbols = {}
+    for kernel in ("add_kernel", "sub_kernel"):
+        record = tmp_path / f"{kernel}.json"
+        compile_main([str(KERNELS), "-n", kernel, "-s", ADD_SIG, "-t", "cuda:80", "--binary-out", str(record)])
+        for prefix in ("", "a_", "s_"):
+            out = tmp_path / f"{kernel}{prefix}"
+            result = ttlink_cli("assemble", str(record), "-g", "(n + 1023) / 1024, 1, 1", "-on", "add",
+                                "-o", str(out), *(["--prefix", prefix] if prefix else []))  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            symbols[kernel, prefix] = _symbol(out.with_suffix(".h"))
+            meta = parse_line(next(line for line in out.with_suffix(".h").read_text().splitlines()
+                                   if line.startswith(DIRECTIVE)), "h", 1)  # fmt: skip
+            assert meta.name == "add" and meta.symbol == symbols[kernel, prefix]
+    assert len(set(symbols.values())) == 6
+    for (kernel, prefix), symbol in symbols.items():
+        assert symbol.startswith(f"{prefix}add_")
+        if prefix:
+            assert symbol.removeprefix(prefix) == symbols[kernel, ""]
+    # The one-shot compile gives the same symbol as the two stages.
+    compile_main([str(KERNELS), "-n", "sub_kernel", "-s", ADD_SIG, "-t", "cuda:80", "-g", "(n + 1023) / 1024, 1, 1",
+                  "-on", "add", "--prefix", "s_", "-o", str(tmp_path / "oneshot")])  # fmt: skip
+    assert _symbol(tmp_path / "oneshot.h") == symbols["sub_kernel", "s_"]
+
+
+def test_configs_that_differ_only_in_the_grid_get_distinct_symbols(tmp_path):
+    record = tmp_path / "r.json"
+    compile_main([str(KERNELS), "-n", "add_kernel", "-s", ADD_SIG, "-t", "cuda:80", "--binary-out", str(record)])
+    for chunk in (1024, 2048):
+        assemble_main([str(record), "-g", f"(n + {chunk} - 1) / {chunk}, 1, 1", "-on", "add", "-o",
+                       str(tmp_path / f"c{chunk}")])  # fmt: skip
+    assert _symbol(tmp_path / "c1024.h") != _symbol(tmp_path / "c2048.h")
+
+
+def test_grid_overflow_and_bad_division_return_invalid_value_without_launching(tmp_path, cuda_include_dir):
+    """n / d and (n * d + 127) / 128 over int64_t arguments, under UBSan, with the recording
+    stand-in driver: INT64_MIN / -1 and 2^40 * 2^24 are errors, not SIGFPE or a wrapped grid."""
+    for name, grid in (("divide", "n / d, 1, 1"), ("multiply", "(n * d + 127) / 128, 1, 1")):
+        compile_main([str(KERNELS), "-n", "grid_of_args", "-s", "*fp32, i64, i64", "-g", grid, "-t", "cuda:90",
+                      "-on", name, "-o", str(tmp_path / name)])  # fmt: skip
+    (tmp_path / "main.c").write_text(
+        '#include <stdio.h>\n#include "divide.h"\n#include "multiply.h"\n'
+        "int main(void) {\n"
+        f"  printf(\"%d\\n\", (int){_symbol(tmp_path / 'divide.h')}(0, 0x1000, INT64_MIN, -1));\n"
+        f"  printf(\"%d\\n\", (int){_symbol(tmp_path / 'divide.h')}(0, 0x1000, 1, 0));\n"
+        f"  printf(\"%d\\n\", (int){_symbol(tmp_path / 'multiply.h')}(0, 0x1000, 1LL << 40, 1LL << 24));\n"
+        f"  printf(\"%d\\n\", (int){_symbol(tmp_path / 'multiply.h')}(0, 0x1000, 1000, 7));\n"
+        "  return 0;\n}\n"
+    )  # fmt: skip
+    sanitize = ["-fsanitize=undefined", "-fno-sanitize-recover=all"]
+    sources = [
+        tmp_path / "main.c",
+        tmp_path / "divide.c",
+        tmp_path / "multiply.c",
+        RUNTIME_INCLUDE_DIR / "ttlink_runtime.c",
+    ]
+    compile_c(
+        sources, cuda_include_dir, tmp_path / "app", ["-I", str(tmp_path), *C_FLAGS, *sanitize, "-ldl", "-lpthread"]
+    )
+    compile_c([STANDIN], cuda_include_dir, tmp_path / "libcuda.so.1", ["-shared", "-fPIC"])
+    log = tmp_path / "log"
+    env = {**os.environ, "TTLINK_LIBCUDA_PATH": str(tmp_path / "libcuda.so.1"), "STANDIN_LOG": str(log)}
+    result = subprocess.run([str(tmp_path / "app")], env=env, capture_output=True, text=True)
+    assert (result.returncode, result.stderr) == (0, "")
+    # CUDA_ERROR_INVALID_VALUE (1) three times; the last call is valid and reaches the
+    # runtime, which finds no current context (201).
+    assert result.stdout.split() == ["1", "1", "1", "201"]
+    assert not any(line.startswith("launch ") for line in log.read_text().splitlines())
+
+
+@pytest.mark.parametrize("name", ["typeof", "requires", "asm", "concept", "nullptr", "constexpr", "xor", "n\u00e9"])
+def test_parameter_names_c_or_cpp_cannot_take_are_refused_when_compiling(tmp_path, name):
+    kernel = tmp_path / "kernel.py"
+    kernel.write_text(
+        f"import triton\nimport triton.language as tl\n\n\n@triton.jit\ndef k(out_ptr, {name}):\n"
+        f"    tl.store(out_ptr, {name})\n"
+    )
+    _assert_fails(tmp_path, [str(kernel), "-n", "k", "-s", "*i32, i32", "-g", "1, 1, 1", "--target", "cuda:80"],
+                  f"kernel 'k' parameter '{name}' ")  # fmt: skip
+
+
+def _assemble_fails(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    result = ttlink_cli("assemble", str(path), "-g", "1, 1, 1", "-o", str(out / "k"))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"ttlink: error: {path}: "), result.stderr
+    assert message in result.stderr
+    assert list(out.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def add_record(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("record") / "r.json"
+    compile_main([str(KERNELS), "-n", "add_kernel", "-s", ADD_SIG, "-t", "cuda:80", "--binary-out", str(path)])
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("target", "cuda:abc", "unsupported target 'cuda:abc'"),
+        ("target", "cuda:80:32", "not in canonical form cuda:80"),
+        ("shared", -1, "field 'shared' is -1"),
+        ("shared", "0); evil(", "field 'shared' missing or not of type int"),
+        ("shared", True, "field 'shared' missing or not of type int"),
+        ("hidden_params", -1, "field 'hidden_params' is -1"),
+        ("hidden_params", 1.5, "field 'hidden_params' missing or not of type int"),
+        ("num_warps", 64, "num_warps 64 is not a power of two"),
+        ("kernel", 'add"); evil("', "is not an ASCII C identifier"),
+        ("triton_version", "3.9 */ evil(); /*", "is not a version number"),
+        ("cubin", "not base64!", "field 'cubin' is not base64"),
+        ("params", [{"kind": "arg", "name": "typeof", "type": "i32", "c_type": "int32_t", "hint": None}], "typeof"),
+        ("params", [{"kind": "arg", "name": "n", "type": "i32", "c_type": "double", "hint": None}], "not those of any"),
+        ("params", [{"kind": "arg", "name": "n", "type": "i32", "c_type": "int32_t", "hint": 8}], "bad hint '8'"),
+        ("params", [{"kind": "constexpr", "name": "B", "value": 2**64}], "does not fit in 64 bits"),
+    ],
+)
+def test_assemble_checks_every_field_of_a_record(tmp_path, add_record, field, value, message):
+    _assemble_fails(tmp_path, json.dumps({**add_record, field: value}), message)
+
+
+@pytest.mark.parametrize("text", ["[" * 200_000, '{"format": 1, "shared": ' + "7" * 5000 + "}"])
+def test_assemble_of_json_python_cannot_read_is_one_line(tmp_path, text):
+    _assemble_fails(tmp_path, text, "malformed ttlink compile record: invalid JSON")
+
+
+@pytest.mark.parametrize("out", ["o/", ".", "o"])
+def test_out_path_naming_a_directory_is_refused(tmp_path, out):
+    (tmp_path / "o").mkdir()
+    result = ttlink_cli("compile", str(KERNELS), "-n", "add_kernel", "-s", ADD_SIG, "-g", "1, 1, 1", "-t", "cuda:80",
+                        "-o", out, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2 and f"-o '{out}' names a directory" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"] and list((tmp_path / "o").iterdir()) == []
+
+
+def test_an_output_that_is_a_directory_writes_nothing(tmp_path):
+    (tmp_path / "pw" / "x.h").mkdir(parents=True)
+    result = ttlink_cli("compile", str(KERNELS), "-n", "add_kernel", "-s", ADD_SIG, "-g", "1, 1, 1", "-t", "cuda:80",
+                        "-o", "pw/x", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2 and result.stderr == "ttlink: error: pw/x.h: cannot write output: it is a directory\n"
+    assert [p.name for p in (tmp_path / "pw").iterdir()] == ["x.h"]
+
+
+def _ptxas_failure() -> tuple[str, str]:
+    """A target in CUDA's list that the ptxas of the Triton in use does not know."""
+    import triton
+
+    return (
+        ("cuda:101", "ptxas-blackwell fatal : Value 'sm_101a' is not defined for option 'gpu-name'")
+        if (triton.__version__.startswith("3.9"))
+        else ("cuda:110", "ptxas-blackwell fatal : Value 'sm_110a' is not defined for option 'gpu-name'")
+    )
+
+
+@pytest.mark.parametrize("case", ["ptxas", "llvm"])
+def test_a_failing_compiler_shows_its_own_line_and_nothing_else(tmp_path, case):
+    target, message = _ptxas_failure() if case == "ptxas" else ("cuda:88", "sm_88")
+    _assert_fails(tmp_path, [str(KERNELS), "-n", "add_kernel", "-s", ADD_SIG, "-g", "1, 1, 1", "-t", target],
+                  f"Triton failed to compile 'add_kernel' for {target}: ")  # fmt: skip
+    result = ttlink_cli("compile", str(KERNELS), "-n", "add_kernel", "-s", ADD_SIG, "-t", target, "--binary-out", "r")
+    assert message in result.stderr and ("ptxas" in result.stderr or "LLVM ERROR" in result.stderr)
+
+
+MATMUL_HINTS = [(":16", ":16"), (":16", ""), ("", ":16")]
+
+
+def test_dropin_takes_compile_py_arguments_and_writes_its_file_names(tmp_path):
+    """upstream test_aot.py's autotune test: six variants compiled with the same -o."""
+    for block in (16, 64):
+        for ha, hb in MATMUL_HINTS:
+            sig = f"*fp32:16, *fp32:16, *fp32:16, i32{ha}, i32{hb}, {block}"
+            grid = f"stride_a/{block}, stride_b/{block}, 1"
+            result = ttlink_cli(str(FIXTURES / "matmul_like.py"), "-n", "kernel", "--signature", sig, "--out-name",
+                                "mm", "-o", "mm", "-w", "1", "-g", grid, "-t", "cuda:80:32", module="ttlink.compile",
+                                cwd=tmp_path)  # fmt: skip
+            assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    headers = sorted(tmp_path.glob("mm.*.h"))
+    assert len(headers) == 6 and len(list(tmp_path.glob("mm.*.c"))) == 6
+    for header in headers:
+        assert header.name == f"mm.{_symbol(header).removeprefix('mm_')}.h"
+    result = ttlink_cli(*map(str, headers), "-o", "kernel", module="ttlink.link", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    linked = (tmp_path / "kernel.h").read_text()
+    assert "int mm_get_num_algos(void)" in linked  # one algo per tile size, each with three variants
+    assert "CUresult mm_16_warps1xstages3(" in linked and "CUresult mm_64_warps1xstages3(" in linked
+
+
+def test_dropin_without_a_target_needs_a_gpu(tmp_path):
+    result = ttlink_cli(str(KERNELS), "-n", "add_kernel", "-s", ADD_SIG, "-g", "1, 1, 1", module="ttlink.compile",
+                        cwd=tmp_path, env={"CUDA_VISIBLE_DEVICES": ""})  # fmt: skip
+    assert result.returncode == 2 and list(tmp_path.iterdir()) == []
+    assert result.stderr.startswith("ttlink: error: no -t/--target given and no active GPU to compile for (")
+    assert result.stderr.endswith("); pass e.g. -t cuda:90\n") and result.stderr.count("\n") == 1

@@ -1,12 +1,21 @@
-"""The SIG / GRID / target grammar and the symbol name (pure; no Triton)."""
+"""The SIG / target grammar, the config checks and the symbol name (pure; no Triton)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from ttlink.errors import TtlinkError
 from ttlink.metadata import Param
-from ttlink.signature import parse_grid, parse_signature, parse_target, signature_entries, variant_symbol
+from ttlink.signature import (
+    check_config,
+    parse_literal,
+    parse_signature,
+    parse_target,
+    signature_entries,
+    variant_symbol,
+)
 
 NAMES = ["x_ptr", "BLOCK", "out_ptr", "n", "alpha", "stride"]
 CONSTEXPRS = frozenset({"BLOCK"})
@@ -58,67 +67,6 @@ def test_names_the_linker_refuses_are_refused_when_compiling(name):
         parse_signature("i32", [name], frozenset(), "k")
 
 
-def test_parse_grid_widens_arguments_and_substitutes_values():
-    assert parse_grid("(n + BLOCK - 1) / BLOCK, n % 7, -stride + 2", params()).dims == (
-        "((int64_t)n + 256 - 1) / 256",
-        "(int64_t)n % 7",
-        "-1 + 2",
-    )
-
-
-def test_parse_grid_lists_divisors_that_hold_an_argument_inner_ones_first():
-    grid = parse_grid("n / (BLOCK - n / -n), 1 + n % (BLOCK * 2), (n + 1) / stride", params())
-    assert grid.divisors == ("(int64_t)n", "(256 - (int64_t)n / -(int64_t)n)")
-    assert parse_grid("(n + BLOCK - 1) / BLOCK, n % 7, n / (BLOCK)", params()).divisors == ()
-
-
-@pytest.mark.parametrize(
-    ("grid", "message"),
-    [
-        ("1, 1", "must have 3 comma-separated expressions"),
-        ("m, 1, 1", "'m' is not a parameter of the kernel"),
-        ("x_ptr, 1, 1", "'x_ptr' is not an integer argument"),
-        ("alpha, 1, 1", "'alpha' is not an integer argument"),
-        ("(n, 1, 1", "incomplete expression"),
-        ("n), 1, 1", "unbalanced or empty parentheses"),
-        ("n n, 1, 1", "missing operator before 'n'"),
-        ("* n, 1, 1", "operator '\\*' lacks its left operand"),
-        ("n / 2.5, 1, 1", "unexpected '.5'"),
-        ("f(n), 1, 1", "'f' is not a parameter"),
-        (", 1, 1", "incomplete expression"),
-    ],
-)
-def test_parse_grid_errors(grid, message):
-    with pytest.raises(TtlinkError, match=message):
-        parse_grid(grid, params())
-
-
-def test_parse_grid_keeps_signs_apart():
-    # `--n` and `-` before a negative value would be C's decrement operator, not two signs.
-    assert parse_grid("--n, -+n, -BLOCK - BLOCK", params("*fp32, -4, *fp16, i64:16, fp32, i32:1")).dims == (
-        "- -(int64_t)n",
-        "- +(int64_t)n",
-        "-(-4) - (-4)",
-    )
-
-
-@pytest.mark.parametrize("grid", ["9223372036854775808, 1, 1", "n, BLOCK, 1"])
-def test_grid_values_beyond_int64_are_refused(grid):
-    with pytest.raises(TtlinkError, match="does not fit in int64_t"):
-        parse_grid(grid, params(f"*fp32, {2**63}, *fp16, i64:16, fp32, i32:1"))
-
-
-@pytest.mark.parametrize("grid", ["n / 0, 1, 1", "1, n % BLOCK, 1", "n / -0, 1, 1"])
-def test_grid_division_by_a_zero_value_is_refused(grid):
-    with pytest.raises(TtlinkError, match="division by zero"):
-        parse_grid(grid, params("*fp32, 0, *fp16, i64:16, fp32, i32:1"))
-
-
-def test_float_constexpr_is_not_a_grid_value():
-    with pytest.raises(TtlinkError, match="constexpr 'BLOCK' is not an integer"):
-        parse_grid("BLOCK, 1, 1", params("*fp32, 0.5, *fp32, i32, fp32, i32"))
-
-
 @pytest.mark.parametrize(
     ("text", "target"),
     [("cuda:80", "cuda:80"), (" cuda:90 ", "cuda:90"), ("cuda:120", "cuda:120"), ("cuda:90:32", "cuda:90")],
@@ -134,17 +82,56 @@ def test_parse_target_errors(text):
 
 
 def test_variant_symbol():
-    symbol = variant_symbol("scale", params(), 4, 3, ["cuda:90", "cuda:80"], False)
-    assert symbol.startswith("scale_") and symbol.endswith("_0d3d5c")  # hinted Python parameter indices
-    assert symbol == variant_symbol("scale", params(), 4, 3, ["cuda:80", "cuda:90"], False)  # target order
-    others = {
-        variant_symbol("scale", params(), 8, 3, ["cuda:80", "cuda:90"], False),
-        variant_symbol("scale", params(), 4, 4, ["cuda:80", "cuda:90"], False),
-        variant_symbol("scale", params(), 4, 3, ["cuda:80"], False),
-        variant_symbol("scale", params(), 4, 3, ["cuda:80", "cuda:90"], True),
-        variant_symbol(
-            "scale", params("*fp32:16, 128, *fp16, i64:16, fp32, i32:1"), 4, 3, ["cuda:80", "cuda:90"], False
-        ),
-    }
-    assert symbol not in others and len(others) == 5
-    assert variant_symbol("k", params("*fp32, 1, *fp32, i32, fp32, i32"), 1, 3, ["cuda:80"], False).endswith("_")
+    identity = ["kernel scale", "binaries 0123", "warps4xstages3"]
+    symbol = variant_symbol("scale", params(), identity)
+    assert re.fullmatch(r"scale_[0-9a-f]{8}_0d3d5c", symbol)  # hinted Python parameter indices
+    assert symbol == variant_symbol("scale", params(), list(identity))
+    others = {variant_symbol("scale", params(), [*identity[:2], word]) for word in ("warps8xstages3", "grid 1, 1, 1")}
+    assert symbol not in others and len(others) == 2
+    assert variant_symbol("scale", params(), identity, prefix="v1_") == "v1_" + symbol
+    assert variant_symbol("k", params("*fp32, 1, *fp32, i32, fp32, i32"), identity).endswith("_")
+
+
+@pytest.mark.parametrize("text", ["cuda:900", "cuda:91", "cuda:49", "cuda:abc"])
+def test_targets_outside_cudas_list_name_the_accepted_ones(text):
+    with pytest.raises(TtlinkError, match=f"unsupported target '{text}'.* one of 50 52 53 .* 90 100 .* 120 121$"):
+        parse_target(text)
+
+
+@pytest.mark.parametrize(("warps", "ok"), [(1, True), (32, True), (64, False), (3, False), (0, False), (-4, False)])
+def test_num_warps_is_a_power_of_two_up_to_32(warps, ok):
+    if ok:
+        check_config(warps, 3)
+    else:
+        with pytest.raises(TtlinkError, match=f"num_warps {warps} is not a power of two from 1 to 32"):
+            check_config(warps, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1024", 1024), ("-1", -1), ("+7", 7), ("0.5", 0.5), ("-1e-3", -1e-3), (".5", 0.5), ("2e3", 2000.0),
+     (str(2**64 - 1), 2**64 - 1), (str(-(2**63)), -(2**63)), ("i32", None), ("*fp16:16", None)],
+)  # fmt: skip
+def test_parse_literal(text, value):
+    assert parse_literal(text) == value and type(parse_literal(text)) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("1_024", "not a literal"),
+        ("\u0661\u0662", "not a literal"),
+        ("1" * 5000, "does not fit in 64 bits"),
+        (str(2**64), "does not fit in 64 bits"),
+        ("1e999", "beyond the range of a double"),
+    ],
+)
+def test_literals_python_takes_but_c_does_not_are_refused(entry, message):
+    with pytest.raises(TtlinkError, match=message):
+        parse_signature(entry, ["BLOCK"], frozenset({"BLOCK"}), "k")
+
+
+@pytest.mark.parametrize("name", ["typeof", "requires", "asm", "concept", "nullptr", "constexpr", "xor", "n\u00e9"])
+def test_argument_names_c_or_cpp_cannot_take_are_refused(name):
+    with pytest.raises(TtlinkError, match=f"kernel 'k' parameter '{name}' "):
+        parse_signature("i32", [name], frozenset(), "k")
