@@ -279,36 +279,38 @@ def _compile_in_child(compile_one: Callable[[], _Binary]) -> _Binary | str:
                 os.dup2(output.fileno(), 1)
                 os.dup2(output.fileno(), 2)
                 try:
-                    outcome: _Binary | str = compile_one()
-                except Exception as error:
-                    outcome = "\n".join([f"{type(error).__name__}: {_one_line(error)}", str(error)])
+                    outcome: _Binary | tuple[str, str] = compile_one()
+                except Exception as error:  # (summary, full message)
+                    outcome = (f"{type(error).__name__}: {_one_line(error)}", str(error))
                 pickle.dump(outcome, result)
                 result.flush()
                 status = 0
             finally:
                 os._exit(status)
         _, status = os.waitpid(pid, 0)
-        result.seek(0)
-        if os.waitstatus_to_exitcode(status) == 0:
+        code = os.waitstatus_to_exitcode(status)
+        if code == 0:
+            result.seek(0)
             outcome = pickle.load(result)
             if isinstance(outcome, _Binary):
                 return outcome
-            first, _, text = outcome.partition("\n")
+            summary, message = outcome
         else:
-            first, text = f"the compiler ended the process with exit status {os.waitstatus_to_exitcode(status)}", ""
+            ending = f"signal {-code}" if code < 0 else f"exit status {code}"
+            summary, message = f"the compiler ended the process ({ending})", ""
         output.seek(0)
-        return _failure_line(first, text + "\n" + output.read().decode("utf-8", "replace"))
+        return _failure_line(summary, message + "\n" + output.read().decode("utf-8", "replace"))
 
 
-def _failure_line(first: str, text: str) -> str:
-    """ptxas's or LLVM's own error line if there is one (Triton's message ends with a repro
-    command naming a deleted temporary file), else `first`."""
+def _failure_line(summary: str, text: str) -> str:
+    """ptxas's or LLVM's own error line in `text` if there is one (Triton's message ends with
+    a repro command naming a deleted temporary file), else `summary`."""
     lines = text.splitlines()
     for pattern in (_PTXAS_ERROR, _LLVM_ERROR):
         for line in lines:
             if pattern.match(line):
                 return " ".join(line.split())
-    return first
+    return summary
 
 
 def _one_line(error: BaseException) -> str:

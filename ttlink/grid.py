@@ -17,12 +17,14 @@ from typing import NoReturn
 
 from .errors import TtlinkError
 from .metadata import C_IDENTIFIER, Param
+from .signature import BOOLEAN_TYPES, INTEGER_TYPES, shortened
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INVALID = "return CUDA_ERROR_INVALID_VALUE;"
 # Numbers and names are matched loosely (Unicode digits, `1_024`, `é`) to name them in the error.
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d\w*)|(?P<name>[^\W\d]\w*)|(?P<op>[-+*/%()]))")
 _DECIMAL = re.compile(r"[0-9]+")
+# Values of the narrower argument types; int64_t and uint64_t (widened) take all of int64_t.
 _C_TYPE_RANGES = {
     f"{sign}int{bits}_t": (0, 2**bits - 1) if sign else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
     for sign in ("", "u")
@@ -77,7 +79,7 @@ def parse_grid(text: str, params: Sequence[Param]) -> Grid:
     """Checks GRID against the kernel's parameters and folds its constants. Raises TtlinkError."""
     parts = text.split(",")
     if len(parts) != 3:
-        raise TtlinkError(f"grid '{text}': must have 3 comma-separated expressions, got {len(parts)}")
+        raise TtlinkError(f"grid '{shortened(text)}': must have 3 comma-separated expressions, got {len(parts)}")
     by_name = {p.name: p for p in params}
     dims = tuple(_Parser(part, text, by_name).parse() for part in parts)
     return Grid(dims=(dims[0], dims[1], dims[2]))
@@ -101,7 +103,7 @@ class _Parser:
         self.index = 0
 
     def fail(self, message: str) -> NoReturn:
-        raise TtlinkError(f"grid '{self.text}': {message}")
+        raise TtlinkError(f"grid '{shortened(self.text)}': {message}")
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.index] if self.index < len(self.tokens) else ("end", "")
@@ -165,8 +167,8 @@ class _Parser:
         return self.name(token)
 
     def literal(self, digits: str) -> int:
-        if len(digits.lstrip("0")) > 19:  # int() of thousands of digits is slow, then refused
-            self.fail(f"{digits[:24]}... does not fit in int64_t")
+        if len(digits.lstrip("0")) > 19:  # int() refuses thousands of digits with a ValueError
+            self.fail(f"{shortened(digits)} does not fit in int64_t")
         return self.checked(int(digits), f"{digits} does not fit in int64_t")
 
     def name(self, name: str) -> Expr:
@@ -179,7 +181,7 @@ class _Parser:
             if isinstance(param.value, bool) or not isinstance(param.value, int):
                 self.fail(f"constexpr '{name}' is not an integer")
             return Const(self.checked(param.value, f"constexpr '{name}' = {param.value} does not fit in int64_t"))
-        if param.type is None or param.type[0] not in "iu" or param.type in ("i1", "u1"):
+        if param.type not in INTEGER_TYPES or param.type in BOOLEAN_TYPES:
             self.fail(f"'{name}' is not an integer argument")
         return Const(1) if param.hint == 1 else Arg(name, param.c_type or "")
 

@@ -66,16 +66,17 @@ def parse_literal(text: str) -> ConstexprValue | None:
     if _INTEGER_LITERAL.fullmatch(text):
         if len(text.lstrip("+-").lstrip("0")) <= _MAX_INTEGER_DIGITS and -(2**63) <= int(text) < 2**64:
             return int(text)
-        raise TtlinkError(f"literal '{_shortened(text)}' does not fit in 64 bits")
+        raise TtlinkError(f"literal '{shortened(text)}' does not fit in 64 bits")
     if _FLOAT_LITERAL.fullmatch(text):
         value = float(text)
         if not math.isfinite(value):
-            raise TtlinkError(f"literal '{_shortened(text)}' is beyond the range of a double")
+            raise TtlinkError(f"literal '{shortened(text)}' is beyond the range of a double")
         return value
     return None
 
 
-def _shortened(text: str) -> str:
+def shortened(text: str) -> str:
+    """`text`, cut in the middle if long: error messages stay one readable line."""
     return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
@@ -114,7 +115,7 @@ def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[
     for name, entry in zip(names, entries, strict=True):
         if not C_IDENTIFIER.fullmatch(name):
             raise TtlinkError(f"kernel '{kernel}' parameter '{name}' is not an ASCII C identifier")
-        where = f"signature entry '{_shortened(entry)}' for parameter '{name}'"
+        where = f"signature entry '{shortened(entry)}' for parameter '{name}'"
         try:
             value = parse_literal(entry)
         except TtlinkError as error:
