@@ -86,7 +86,10 @@ def test_writes_exactly_out_h_and_out_c(vector_add):
 def test_generated_c_compiles_with_werror(vector_add, tmp_path, cuda_include_dir, language):
     compile_main([str(KERNELS), "-n", "scale", "-s", SCALE_SIG, "-g", "n / BLOCK + 1, 1, stride", "--target", "cuda:80",
                   "-o", str(tmp_path / "scale")])  # fmt: skip
-    for source in (vector_add.with_suffix(".c"), tmp_path / "scale.c"):
+    # Overflow-checked grid steps and divisor tests, with a prefix.
+    compile_main([str(KERNELS), "-n", "grid_of_args", "-s", "*fp32, i64, i64", "-g", "(n * d + 127) / 128, n / d, -n",
+                  "--target", "cuda:90", "--prefix", "v1_", "-o", str(tmp_path / "checked")])  # fmt: skip
+    for source in (vector_add.with_suffix(".c"), tmp_path / "scale.c", tmp_path / "checked.c"):
         compile_c([source], cuda_include_dir, tmp_path / "out.o", ["-c", *language, *C_FLAGS])
     runtime = RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"
     compile_c([runtime], cuda_include_dir, tmp_path / "runtime.o", ["-c", *language, *C_FLAGS])
