@@ -541,7 +541,11 @@ def test_assemble_checks_every_field_of_a_record(tmp_path, add_record, field, va
     _assemble_fails(tmp_path, json.dumps({**add_record, field: value}), message)
 
 
-@pytest.mark.parametrize("text", ["[" * 200_000, '{"format": 1, "shared": ' + "7" * 5000 + "}"])
+# Short ids: pytest puts the test's id into PYTEST_CURRENT_TEST, and an environment string over
+# 128 KiB cannot be passed on to the child process.
+@pytest.mark.parametrize(
+    "text", ["[" * 200_000, '{"format": 1, "shared": ' + "7" * 5000 + "}"], ids=["deep", "long_number"]
+)
 def test_assemble_of_json_python_cannot_read_is_one_line(tmp_path, text):
     _assemble_fails(tmp_path, text, "malformed ttlink compile record: invalid JSON")
 

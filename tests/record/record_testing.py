@@ -30,6 +30,9 @@ def record_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
     # Triton 3.9 warns on stderr when this is unset; the tests read stderr line by line.
     environment = {**os.environ, "TRITON_DEFAULT_FP_FUSION": "1"}
     environment["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [environment.get("PYTHONPATH")])])
+    # A test runner's launcher may set it; a user's shell does not, and `-m MODULE` then finds
+    # modules in the current directory, as `python -m MODULE` does.
+    environment.pop("PYTHONSAFEPATH", None)
     return subprocess.run(
         [sys.executable, "-m", "ttlink.record", *args], capture_output=True, text=True, env=environment, cwd=cwd
     )

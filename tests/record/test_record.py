@@ -274,7 +274,8 @@ def test_cli_runs_a_module_with_its_arguments(tmp_path):
 )
 def test_cli_errors_are_one_line_and_write_nothing(args, message, tmp_path):
     values = {"out": str(tmp_path / "r.json"), "program": str(FIXTURES / "program.py"), "tmp": str(tmp_path)}
-    result = record_cli(*(arg.format(**values) for arg in args))
+    # In the fixtures' directory, so the root (the current directory) holds the kernels: no note.
+    result = record_cli(*(arg.format(**values) for arg in args), cwd=FIXTURES)
     assert result.returncode == 2
     assert result.stderr.startswith("ttlink: error: ") and result.stderr.count("\n") == 1, result.stderr
     assert message.format(**values) in result.stderr
