@@ -1,6 +1,7 @@
 """`python -m ttlink.record -o FILE [--root DIR] -- COMMAND ARGS...`, and `ttlink.record(FILE)`
 as a context manager: writes every specialisation the Triton JIT compiles while a Python
-program runs, merged into FILE (format: ttlink/record_format.py, docs/RECORD.md).
+program runs, merged into FILE: JSON, or Starlark for BUILD files to load when FILE ends
+in `.bzl` (format: ttlink/record_format.py, docs/RECORD.md).
 
 Recording listens on Triton's `knobs.runtime.jit_post_compile_hook` (Triton >= 3.4). The JIT
 calls it once per specialisation and process, whether the binary came from the compiler or
@@ -28,7 +29,16 @@ from typing import Any
 
 from .errors import ArgumentParser, TtlinkError, run_cli
 from .outputs import write_outputs
-from .record_format import KernelId, KernelRecord, Recording, dumps, is_json_scalar, kernel_label, load, merge
+from .record_format import (
+    KernelId,
+    KernelRecord,
+    Recording,
+    file_text,
+    is_json_scalar,
+    kernel_label,
+    load,
+    merge,
+)
 
 
 class Recorder:
@@ -77,7 +87,7 @@ class Recorder:
             self._note("no Triton kernel under the root was compiled while recording")
         recording = load(self.path)
         merge(recording, self._recording, str(self.path))
-        write_outputs({self.path: dumps(recording)})
+        write_outputs({self.path: file_text(recording, self.path)})
 
     def _on_compile(self, **hook_args: Any) -> Any:
         """The JIT's hook: records, then calls the hook that was there before."""
@@ -261,7 +271,13 @@ def main(argv: Sequence[str]) -> None:
         description="Runs a Python program (COMMAND: a script, or -m MODULE) and merges every "
         "specialisation the Triton JIT compiled into FILE (docs/RECORD.md).",
     )
-    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the record file; created or merged into")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the record file (FILE.json, or FILE.bzl for BUILD files to load); created or merged into",
+    )
     parser.add_argument("--root", metavar="DIR", help="kernel files are named relative to DIR (default: .)")
     options, unknown = parser.parse_known_args(argv[:split])
     if unknown:
