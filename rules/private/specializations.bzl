@@ -311,10 +311,64 @@ def expand_configs(label, params, grid, configs, num_warps, num_stages):
         ))
     return expanded
 
-def _auto_hints(params):
-    specialised = {p.name: HINT_DIVISIBLE for p in params if is_hintable(p)}
+def _all_divisible_and_generic(params):
+    """What "auto16" stands for: every pointer and integer `:16`, then no hints at all."""
+    divisible = {p.name: HINT_DIVISIBLE for p in params if is_hintable(p)}
     generic = {p.name: None for p in params if is_hintable(p)}
-    return [specialised, generic]
+    return [divisible, generic]
+
+def _stride_operand(name):
+    """The operand a stride parameter belongs to, or None for a name that is no stride.
+
+    `stride_am` -> "a" (one letter per dimension), `stride_a_row` -> "a" (the last `_` part
+    is the dimension); a bare `stride` names no operand.
+    """
+    if not name.startswith("stride"):
+        return None
+    rest = name[len("stride"):].lstrip("_")
+    if not rest:
+        return None
+    if "_" in rest:
+        return rest.rpartition("_")[0]
+    return rest[:-1]
+
+def _strided_operands(params):
+    """The strides of each operand with at least two, in parameter order.
+
+    Returns:
+      list of lists of parameter names, operands in the order of their first stride.
+    """
+    by_operand = {}
+    for param in params:
+        if param.kind == "arg" and param.type in INT_TYPES:
+            operand = _stride_operand(param.name)
+            if operand != None:
+                by_operand.setdefault(operand, []).append(param.name)
+    return [strides for strides in by_operand.values() if len(strides) > 1]
+
+def _auto_hints(params):
+    """What "auto" stands for: "auto16", and between its two variants one per common layout.
+
+    A layout puts `1` on one stride of each strided operand and `:16` on every other pointer
+    and integer, as the JIT compiles a call with sizes divisible by 16: the operand's last
+    stride is 1 when it is contiguous (row-major), the one before when its last two
+    dimensions are swapped (column-major, a transposed view). Every operand contiguous, and
+    every choice of one or two operands transposed: 1 + G + G(G-1)/2 layouts for G strided
+    operands, which covers the four layouts of a product's two inputs whatever the output's.
+    """
+    divisible, generic = _all_divisible_and_generic(params)
+    operands = _strided_operands(params)
+    count = len(operands)
+    layouts = [[]] + [[first] for first in range(count)]
+    layouts += [[first, second] for first in range(count) for second in range(first + 1, count)]
+    hint_sets = [divisible]
+    if operands:
+        for transposed in layouts:
+            hints = dict(divisible)
+            for index, strides in enumerate(operands):
+                hints[strides[-2] if index in transposed else strides[-1]] = HINT_ONE
+            hint_sets.append(hints)
+    return hint_sets + [generic]
 
 def _explicit_hints(label, params, index, hint_set):
     where = "specializations[%d]" % index
@@ -340,29 +394,32 @@ def _explicit_hints(label, params, index, hint_set):
 def expand_specializations(label, params, specializations):
     """Expands the `specializations` attribute into hint sets.
 
-    "auto" stands for every pointer and integer `:16` followed by the generic variant with
-    no hints. In a dict, "*" gives the hint of every pointer and integer not named
-    (pointers take 16 where "*" says 1).
+    "auto16" stands for every pointer and integer `:16` followed by the generic variant with
+    no hints; "auto" adds one variant per common operand layout between them (_auto_hints).
+    In a dict, "*" gives the hint of every pointer and integer not named (pointers take 16
+    where "*" says 1).
 
     Args:
       label: the target, for error messages.
       params: from parse_signature.
-      specializations: "auto" or a list of "auto" and dicts {arg: 16 | 1 | None, "*": ...}.
+      specializations: "auto", "auto16" or a list of them and dicts {arg: 16 | 1 | None, "*": ...}.
 
     Returns:
       the distinct hint sets, dicts {argument name: 16 | 1 | None}, in the order given.
     """
     items = [specializations] if type(specializations) == "string" else specializations
     if type(items) != "list" or not items:
-        attr_fail(label, "specializations", "must be \"auto\" or a non-empty list of \"auto\" and dicts")
+        attr_fail(label, "specializations", "must be \"auto\", \"auto16\" or a non-empty list of them and dicts")
     hint_sets = []
     for index, item in enumerate(items):
         if item == "auto":
             hint_sets.extend(_auto_hints(params))
+        elif item == "auto16":
+            hint_sets.extend(_all_divisible_and_generic(params))
         elif type(item) == "dict":
             hint_sets.append(_explicit_hints(label, params, index, item))
         else:
-            attr_fail(label, "specializations", "specializations[%d] must be \"auto\" or a dict, got %r" % (index, item))
+            attr_fail(label, "specializations", "specializations[%d] must be \"auto\", \"auto16\" or a dict, got %r" % (index, item))
     distinct = []
     for hints in hint_sets:
         if hints not in distinct:
