@@ -87,7 +87,7 @@ class Recorder:
             self._note("no Triton kernel under the root was compiled while recording")
         recording = load(self.path)
         merge(recording, self._recording, str(self.path))
-        write_outputs({self.path: file_text(recording, self.path)})
+        write_outputs({self.path: file_text(recording, self.path, self.root)})
 
     def _on_compile(self, **hook_args: Any) -> Any:
         """The JIT's hook: records, then calls the hook that was there before."""

@@ -4,6 +4,7 @@ TritonAssemble action per config x specialisation (C for all targets)."""
 load("@rules_cuda//cuda:defs.bzl", "CudaArchsInfo")
 load(":actions.bzl", "assemble", "run_ttlink")
 load(":providers.bzl", "TritonKernelInfo")
+load(":records.bzl", "recorded_configs", "recorded_hint_sets", "recorded_variants")
 load(
     ":specializations.bzl",
     "DEFAULT_TARGETS",
@@ -32,6 +33,11 @@ def _signature_entries(label, encoded):
         if type(entry) != "list" or len(entry) != 2 or type(entry[0]) != "string" or type(entry[1]) != "string":
             attr_fail(label, "signature", "must be a dict {parameter name: type or value}")
     return entries
+
+def _repository_path(file):
+    """The file's path relative to its repository's root, as records name kernel files."""
+    path = file.short_path
+    return path.split("/", 2)[2] if path.startswith("../") else path
 
 def _targets(ctx):
     if ctx.attr.targets:
@@ -75,22 +81,33 @@ def _triton_kernel_impl(ctx):
     name = symbol_name(label, "out_name" if ctx.attr.out_name else "name", ctx.attr.out_name or label.name, "names the linked API")
     c_identifier(label, "kernel", ctx.attr.kernel, "names the kernel in the compiled binary")
     params = parse_signature(label, _signature_entries(label, ctx.attr.signature))
+    recorded = recorded_variants(
+        label,
+        _repository_path(ctx.file.src),
+        ctx.attr.kernel,
+        params,
+        _decode(label, "records", ctx.attr.records, ["list"]),
+    )
+
+    # No `configs` in the BUILD file (null): the recorded ones, else one empty config.
+    given_configs = _decode(label, "configs", ctx.attr.configs, ["list", "NoneType"])
     configs = expand_configs(
         label,
         params,
         ctx.attr.grid,
-        _decode(label, "configs", ctx.attr.configs, ["list"]),
+        given_configs if given_configs != None else recorded_configs(recorded) or [{}],
         ctx.attr.num_warps,
         ctx.attr.num_stages,
     )
     hint_sets = expand_specializations(label, params, _decode(label, "specializations", ctx.attr.specializations, ["string", "list"]))
+    recorded_hints = recorded_hint_sets(label, configs, recorded)
     targets = _targets(ctx)
 
     toolchain = find_triton_toolchain(ctx)
     deps = depset(transitive = [dep[DefaultInfo].files for dep in ctx.attr.deps])
     variants = []
-    for config in configs:
-        for hints in hint_sets:
+    for config, config_recorded_hints in zip(configs, recorded_hints):
+        for hints in hint_sets + [hints for hints in config_recorded_hints if hints not in hint_sets]:
             hints_tag = variant_tag(params, hints)
 
             # Keyed by the target's name: kernels of one package may share an API name.
@@ -139,7 +156,7 @@ triton_kernel_rule = rule(
     implementation = _triton_kernel_impl,
     doc = "The rule behind the `triton_kernel` macro, which JSON-encodes the dict-valued attributes.",
     attrs = {
-        "configs": attr.string(mandatory = True, doc = "JSON: list of dicts {config key: number}."),
+        "configs": attr.string(mandatory = True, doc = "JSON: list of dicts {config key: number}, or null: from `records`."),
         "deps": attr.label_list(allow_files = [".py"], doc = "Python files the kernel source imports."),
         "embed_ptx": attr.bool(doc = "Embed PTX as a JIT fallback for GPUs without a matching binary."),
         "grid": attr.string_list(mandatory = True, doc = "Three C expressions; `{KEY}` takes config values."),
@@ -147,6 +164,7 @@ triton_kernel_rule = rule(
         "num_stages": attr.int(default = 3, doc = "Default num_stages for configs that do not set it."),
         "num_warps": attr.int(default = 4, doc = "Default num_warps for configs that do not set it: a power of two up to 32."),
         "out_name": attr.string(doc = "The linked API name; defaults to the target name."),
+        "records": attr.string(default = "[]", doc = "JSON: list of records written by `ttlink record -o NAME.bzl`."),
         "signature": attr.string(mandatory = True, doc = "JSON: list of [parameter name, type or value]."),
         "specializations": attr.string(default = "\"auto\"", doc = "JSON: \"auto\" or a list of \"auto\" and hint dicts."),
         "src": attr.label(mandatory = True, allow_single_file = [".py"], doc = "The Python file defining the kernel."),
@@ -163,10 +181,11 @@ def triton_kernel(
         kernel,
         signature,
         grid,
-        configs = [{}],
+        configs = None,
         num_warps = 4,
         num_stages = 3,
         specializations = "auto",
+        records = [],
         targets = [],
         deps = [],
         embed_ptx = False,
@@ -189,11 +208,18 @@ def triton_kernel(
       configs: list of dicts {KEY: number}; `num_warps` / `num_stages` keys override the
         defaults below. Every key must be used by `signature` or `grid`, and two configs
         must differ in more than keys only `grid` uses (they would compile to one binary).
+        Default: the configs of `records`, else `[{}]`.
       num_warps: default warps per program: a power of two up to 32.
       num_stages: default software pipelining stages.
       specializations: "auto" (every pointer and integer argument `:16`, plus a generic
         variant), or a list mixing "auto" and dicts {argument: 16 | 1 | None, "*": hint of
         every pointer and integer not named}.
+      records: `RECORD`s loaded from .bzl files that `ttlink record -o NAME.bzl` wrote
+        (`load(":NAME.bzl", NAME = "RECORD")`). Each must record this kernel (its `src` path
+        from the repository root, and `kernel`); every specialisation it recorded is
+        compiled too, with the recorded hints, for the config of its recorded constexprs,
+        num_warps and num_stages (recorded ones that match no config of `configs` are left
+        out), for every target of `targets` (recorded targets are not used). docs/RECORD.md.
       targets: `cuda:ARCH` list; default: `@rules_cuda//cuda:archs` when set, else
         `["cuda:80", "cuda:90"]`.
       deps: Python files the kernel source imports (found from their repository root).
@@ -215,6 +241,7 @@ def triton_kernel(
         num_warps = num_warps,
         num_stages = num_stages,
         specializations = json.encode(specializations),
+        records = json.encode(records),
         targets = targets,
         deps = deps,
         embed_ptx = embed_ptx,
