@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from .errors import TtlinkError
 from .frontend import CompiledTarget
 from .grid import Grid, grid_c
+from .headers import _from_meta
 from .metadata import ConstexprValue, KernelMeta
+from .model import algo_name
+from .signature import BOOLEAN_TYPES, INTEGER_TYPES
 
 BYTES_PER_LINE = 16
 _PTX_TARGET = re.compile(r"^\s*\.target\s+sm_(\d+)(a?)", re.M)
@@ -76,6 +79,30 @@ def _config_comment(variant: Variant) -> str:
     settings = [f"{name}={value}" for name, value in _folded(meta)]
     settings += [f"num_warps={meta.num_warps}", f"num_stages={meta.num_stages}"]
     return "\n".join(f" *   {line}" for line in textwrap.wrap(", ".join(settings), 96))
+
+
+def _description(meta: KernelMeta) -> str:
+    """The variant in words, which the runtime writes on its first launch when asked
+    (TTLINK_REPORT_VARIANTS): the API and algo `ttlink link` makes of it, its symbol, and the
+    arguments it is specialised on and those it could be but is not, so that a call that
+    reached a less specialised variant, or the generic one, stands out."""
+    algo = algo_name(_from_meta(meta, None, meta.symbol, 0))
+    head = f"{meta.name} algo {algo} -> variant {meta.symbol}"
+    specialised = [f"{p.name}=1" if p.hint == 1 else f"{p.name}:16" for p in meta.args if p.hint]
+    if not specialised:
+        return f"{head}: generic, specialised on no argument"
+    hintable = [p for p in meta.args if p.type.startswith("*") or p.type in INTEGER_TYPES - BOOLEAN_TYPES]
+    unspecialised = [p.name for p in hintable if p.hint is None]
+    return f"{head}: specialised on {' '.join(specialised)}" + (
+        f", not on {' '.join(unspecialised)}" if unspecialised else ""
+    )
+
+
+def _c_string(text: str) -> str:
+    """`text` (no quotes or backslashes: names, numbers, punctuation) as adjacent C string
+    literals of at most about 96 characters, one per line."""
+    pieces = textwrap.wrap(text, 96, drop_whitespace=False, break_long_words=False, break_on_hyphens=False)
+    return "\n    ".join(f'"{piece}"' for piece in pieces)
 
 
 def emit_header(variant: Variant) -> str:
@@ -144,13 +171,17 @@ def emit_source(variant: Variant, header_name: str) -> str:
         f"  return ttlink_launch(&ttlink_this_variant, stream, {grid}, {'ttlink_args' if launch_args else 'NULL'});"
     )
     body_text = "\n".join(body)
-    kernel_fields = f'"{meta.kernel}", ttlink_images, {len(images)}, {meta.num_warps * 32}'
+    kernel_fields = f'"{meta.kernel}", ttlink_images, {len(images)}, {meta.num_warps * 32}, ttlink_description'
     parts.append(f"""
 static const struct ttlink_image ttlink_images[] = {{
 {chr(10).join(images)}
 }};
 
-/* entry name, binaries, number of binaries, threads per block */
+/* TTLINK_REPORT_VARIANTS=1 writes this on the variant's first launch in the process. */
+static const char ttlink_description[] =
+    {_c_string(_description(meta))};
+
+/* entry name, binaries, number of binaries, threads per block, description */
 static const struct ttlink_kernel ttlink_this_kernel = {{{kernel_fields}}};
 
 static struct ttlink_variant ttlink_this_variant = TTLINK_VARIANT_INIT(&ttlink_this_kernel);

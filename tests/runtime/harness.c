@@ -4,11 +4,13 @@
  * macros: EVERY (every scalar type; cuda:80, 86, 90 + PTX), EVERY_NO_PTX (same, no PTX),
  * DIVIDING (same kernel, a grid dividing by the arguments i32 and i16 - 1), GRID_OF_ARGS
  * (same kernel, the grid given by the arguments i64, i32, u32) and BIG (needs > 48 KiB of
- * shared memory). Prints `key=value` lines; the tests read them.
+ * shared memory); and the dispatcher `reached` of the same kernel (cuda:90), whose variants
+ * are one specialised on out_ptr:16 and unit=1 and the generic one. Prints `key=value`
+ * lines; the tests read them.
  *
  * usage: harness SCENARIO [ARG...]   (scenarios: launch, choose N, race THREADS, reload,
  *                                     unload_race THREADS ROUNDS, grid_limits, big, divide,
- *                                     no_context, twice)
+ *                                     no_context, twice, dispatch)
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -39,6 +41,12 @@ static CUresult launch_dividing(int32_t i32, int16_t i16) {
 
 static CUresult launch_grid(int64_t x, int32_t y, uint32_t z) {
   return GRID_OF_ARGS(STREAM, 0x7000, 64, 0, 0, 0, y, x, 0, 0, z, 0, 0, 0, 0.0f, 0.0);
+}
+
+/* Through the dispatcher: an aligned out_ptr and unit == 1 reach the specialised variant,
+ * anything else the generic one. */
+static CUresult launch_reached(CUdeviceptr out_ptr, int32_t unit) {
+  return reached_default(STREAM, out_ptr, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0, unit);
 }
 
 static CUresult launch_big(void) {
@@ -201,6 +209,14 @@ int main(int argc, char **argv) {
     printf("argument_zero=%d\n", launch_dividing(0, 3));
     printf("group_zero=%d\n", launch_dividing(7, 1));
     printf("status=%d\n", launch_dividing(7, 3));
+    return 0;
+  }
+  if (strcmp(scenario, "dispatch") == 0) {
+    make_current(0);
+    printf("specialised=%d\n", launch_reached(0x7000, 1));
+    printf("specialised_again=%d\n", launch_reached(0x7100, 1));
+    printf("generic=%d\n", launch_reached(0x7004, 1));
+    printf("generic_again=%d\n", launch_reached(0x7000, 2));
     return 0;
   }
   if (strcmp(scenario, "twice") == 0) {

@@ -21,12 +21,15 @@ from ttlink import RUNTIME_INCLUDE_DIR
 from ttlink.compile import assemble_main
 from ttlink.compile import main as compile_main
 from ttlink.frontend import CompiledTarget, entry_param_sizes
+from ttlink.link import main as link_main
 
 HERE = Path(__file__).parent
 KERNELS = HERE / "fixtures" / "kernels.py"
 EXAMPLES = HERE.parent.parent / "examples"
 EVERY_SIG = "*fp32:16, i32, i1, i8, i16, i32, i64, u8, u16, u32, u64, fp16, bf16, fp32, fp64, i32:1, 64"
 EVERY_GRID = "(n + BLOCK - 1) / BLOCK, 2, unit"
+# The same kernel without hints: the generic variant of the dispatcher `reached`.
+GENERIC_SIG = "*fp32, i32, i1, i8, i16, i32, i64, u8, u16, u32, u64, fp16, bf16, fp32, fp64, i32, 64"
 DIVIDING_GRID = "n / i32, 1 + n % (i16 - 1), 1"  # divisors that are run-time arguments
 GRID_OF_ARGS = "i64, i32, u32"  # any grid the caller asks for
 BIG_SIG = (
@@ -102,6 +105,12 @@ def build(tmp_path_factory, cuda_include_dir):
             str(out / "big"),
         ]
     )
+    for key, signature in (("reached_specialised", EVERY_SIG), ("reached_generic", GENERIC_SIG)):
+        compile_main(
+            [str(KERNELS), "-n", "every_scalar", "-s", signature, "-w", "2", "--target", "cuda:90"]
+            + ["-g", EVERY_GRID, "-on", "reached", "-o", str(out / key)]
+        )
+    link_main([str(out / "reached_specialised.h"), str(out / "reached_generic.h"), "-o", str(out / "reached")])
     include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
     for name, flags in (("standin.so", []), ("standin_no_ctx_id.so", ["-DSTANDIN_NO_CTX_ID"])):
         _cc(["-shared", "-fPIC", *flags, *include, str(HERE / "standin_libcuda.c"), "-o", str(out / name)])
@@ -115,8 +124,9 @@ def build(tmp_path_factory, cuda_include_dir):
         f"-DGRID_OF_ARGS={names['grid_of_args']}",
         f"-DBIG={names['big']}",
     ]
-    headers = [arg for key in names for arg in ("-include", str(out / f"{key}.h"))]
-    sources = [str(out / f"{key}.c") for key in names] + [str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c")]
+    headers = [arg for key in [*names, "reached"] for arg in ("-include", str(out / f"{key}.h"))]
+    sources = [str(out / f"{key}.c") for key in [*names, "reached", "reached_specialised", "reached_generic"]]
+    sources.append(str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"))
     for variant, flags in SANITIZE.items():
         _cc(
             [
@@ -138,7 +148,8 @@ def build(tmp_path_factory, cuda_include_dir):
             ]
         )
     every_90 = CompiledTarget.from_json(Path(records[2]).read_text(), records[2])
-    return {"out": out, "param_sizes": entry_param_sizes(every_90.ptx, every_90.kernel)}
+    symbols = {key: _symbol(out / f"{key}.h") for key in ("reached_specialised", "reached_generic")}
+    return {"out": out, "param_sizes": entry_param_sizes(every_90.ptx, every_90.kernel), **names, **symbols}
 
 
 def _cc(args: list[str]) -> None:
@@ -150,7 +161,7 @@ def run_harness(build, *args: str, variant: str = "asan", standin: str = "standi
     out = build["out"]
     log = out / f"log-{os.getpid()}-{len(list(out.glob('log-*')))}"
     environment = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key != "TTLINK_REPORT_VARIANTS"},
         "TTLINK_LIBCUDA_PATH": str(out / standin),
         "STANDIN_LOG": str(log),
         "STANDIN_PARAM_SIZES": ",".join(map(str, build["param_sizes"])),
@@ -163,7 +174,7 @@ def run_harness(build, *args: str, variant: str = "asan", standin: str = "standi
     assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, result.stderr
     values = dict(re.findall(r"(\w+)=(-?\d+)", result.stdout))
     lines = log.read_text().splitlines() if log.exists() else []
-    return {k: int(v) for k, v in values.items()}, lines, result.stdout
+    return {k: int(v) for k, v in values.items()}, lines, result.stderr
 
 
 def _launches(lines):
@@ -301,6 +312,52 @@ def test_unload_and_context_recreated_at_same_address(build, standin, reloads_on
     assert events == expected
     if not reloads_on_new_context:  # keyed by address: the stale module is used, which the id avoids
         assert _launches(lines)[-1]["module_context"] == "1"
+
+
+# What TTLINK_REPORT_VARIANTS=1 writes for the variants of every_scalar (BLOCK=64, 2 warps,
+# 3 stages): the one specialised on out_ptr:16 and unit=1, and the generic one.
+SPECIALISED_REPORT = (
+    "ttlink: {name} algo 64_warps2xstages3 -> variant {symbol}: specialised on out_ptr:16 unit=1, "
+    "not on n i8 i16 i32 i64 u8 u16 u32 u64"  # b1 (i1) and the floats take no hints
+)
+GENERIC_REPORT = "ttlink: {name} algo 64_warps2xstages3 -> variant {symbol}: generic, specialised on no argument"
+
+
+def test_report_names_the_variant_each_call_reached_once(build):
+    values, lines, stderr = run_harness(build, "dispatch", TTLINK_REPORT_VARIANTS="1")
+    assert values == {"specialised": 0, "specialised_again": 0, "generic": 0, "generic_again": 0}
+    assert len(_launches(lines)) == 4
+    # The first call of each variant, in call order; the second call of each adds nothing.
+    assert stderr.splitlines() == [
+        SPECIALISED_REPORT.format(name="reached", symbol=build["reached_specialised"]),
+        GENERIC_REPORT.format(name="reached", symbol=build["reached_generic"]),
+    ]
+    # The algo as the dispatcher names it (reached_get_algo_name(0), reached_64_warps2xstages3).
+    assert "CUresult reached_64_warps2xstages3(CUstream stream" in (build["out"] / "reached.h").read_text()
+
+
+@pytest.mark.parametrize("setting", [None, "", "0"], ids=["unset", "empty", "zero"])
+def test_report_is_off_unless_asked(build, setting):
+    env = {} if setting is None else {"TTLINK_REPORT_VARIANTS": setting}
+    values, lines, stderr = run_harness(build, "dispatch", **env)
+    assert set(values.values()) == {0} and len(_launches(lines)) == 4
+    assert stderr == ""
+
+
+@pytest.mark.parametrize("variant", ["asan", "tsan"])
+def test_report_of_racing_first_launches_is_written_once(build, variant):
+    """8 threads in two contexts launch one variant first at once: one line for the process."""
+    values, lines, stderr = run_harness(
+        build, "race", "8", variant=variant, STANDIN_DEVICES="8.6,9.0", TTLINK_REPORT_VARIANTS="1"
+    )
+    assert values["failures"] == 0 and len(_launches(lines)) == 8
+    assert stderr.splitlines() == [SPECIALISED_REPORT.format(name="every", symbol=build["every"])]
+
+
+def test_report_is_written_once_across_unloads_and_contexts(build):
+    values, lines, stderr = run_harness(build, "reload", TTLINK_REPORT_VARIANTS="1")
+    assert values["second"] == 0 and len(_loads(lines)) == 3  # loaded again after the unload, and in context 2
+    assert stderr.splitlines() == [SPECIALISED_REPORT.format(name="every", symbol=build["every"])]
 
 
 def test_large_shared_memory_opts_in(build):

@@ -6,7 +6,9 @@
 
 #include <dlfcn.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Above this much dynamic shared memory a kernel must opt in (CUDA's static limit). */
 #define TTLINK_DEFAULT_SHARED_LIMIT 49152u
@@ -50,6 +52,9 @@ struct ttlink_loaded {
 static struct ttlink_driver driver;
 static CUresult driver_status = CUDA_ERROR_NOT_INITIALIZED;
 static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
+/* TTLINK_REPORT_VARIANTS, read with the driver: written once under driver_once, which every
+ * launch passes before it reads this. */
+static int report_variants;
 
 static void *symbol(void *library, const char *name, int *missing) {
   void *address = dlsym(library, name);
@@ -58,6 +63,8 @@ static void *symbol(void *library, const char *name, int *missing) {
 }
 
 static void resolve_driver(void) {
+  const char *report = getenv("TTLINK_REPORT_VARIANTS");
+  report_variants = report != NULL && report[0] != '\0' && strcmp(report, "0") != 0;
   const char *path = getenv("TTLINK_LIBCUDA_PATH");
   void *library = dlopen(path != NULL && path[0] != '\0' ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (library == NULL) {
@@ -223,6 +230,13 @@ static void release_function(struct ttlink_loaded *node) {
   __atomic_sub_fetch(&node->launches, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Writes the variant's description unless another launch has: one line per variant and process,
+ * however many threads launch it first at once. */
+static void report_first_launch(struct ttlink_variant *variant) {
+  if (__atomic_exchange_n(&variant->reported, 1, __ATOMIC_RELAXED)) return;
+  fprintf(stderr, "ttlink: %s\n", variant->kernel->description);
+}
+
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
                        int64_t grid_z, void **args) {
   if (grid_x == 0 || grid_y == 0 || grid_z == 0) return CUDA_SUCCESS;
@@ -233,10 +247,13 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
   CUfunction function;
   unsigned int shared_bytes;
   CUresult status = acquire_function(variant, &node, &function, &shared_bytes);
-  if (status != CUDA_SUCCESS) return status;
-  status = driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
-                                variant->kernel->block_x, 1, 1, shared_bytes, stream, args, NULL);
-  release_function(node);
+  if (status == CUDA_SUCCESS) {
+    status = driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
+                                  variant->kernel->block_x, 1, 1, shared_bytes, stream, args, NULL);
+    release_function(node);
+  }
+  /* After the launch is uncounted, so that writing to stderr never holds up an unload. */
+  if (report_variants && !__atomic_load_n(&variant->reported, __ATOMIC_RELAXED)) report_first_launch(variant);
   return status;
 }
 

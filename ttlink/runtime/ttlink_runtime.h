@@ -4,7 +4,8 @@
  * Compile ttlink_runtime.c once per binary, beside the generated kernel sources; they include
  * this header. The CUDA driver is opened with dlopen("libcuda.so.1") on first use
  * (TTLINK_LIBCUDA_PATH overrides the path), so nothing links -lcuda and a binary starts on
- * a machine without a GPU. No function exits, aborts or prints: each failure is a CUresult.
+ * a machine without a GPU. No function exits or aborts: each failure is a CUresult. Nothing
+ * is printed unless TTLINK_REPORT_VARIANTS asks (see ttlink_launch).
  *
  * This is an internal interface between the runtime and generated code; applications call
  * the generated entry points (`S`, `load_S`, `unload_S`) instead.
@@ -32,12 +33,13 @@ struct ttlink_image {
   size_t size;
 };
 
-/* A compiled kernel variant: its binaries (in any order) and launch shape. */
+/* A compiled kernel variant: its binaries (in any order), launch shape and description. */
 struct ttlink_kernel {
   const char *name; /* the entry's name inside every binary */
   const struct ttlink_image *images;
   int num_images;
-  unsigned int block_x; /* num_warps * 32 threads */
+  unsigned int block_x;    /* num_warps * 32 threads */
+  const char *description; /* its API, algo, symbol and specialisation, for TTLINK_REPORT_VARIANTS */
 };
 
 struct ttlink_loaded; /* the module loaded for one CUDA context (private to the runtime) */
@@ -47,9 +49,10 @@ struct ttlink_variant {
   const struct ttlink_kernel *kernel;
   pthread_mutex_t lock;          /* serialises loads and unloads */
   struct ttlink_loaded *loaded;  /* per-context modules, read without the lock */
+  int reported;                  /* atomic: TTLINK_REPORT_VARIANTS has described it */
 };
 
-#define TTLINK_VARIANT_INIT(kernel) {(kernel), PTHREAD_MUTEX_INITIALIZER, NULL}
+#define TTLINK_VARIANT_INIT(kernel) {(kernel), PTHREAD_MUTEX_INITIALIZER, NULL, 0}
 
 /*
  * Launches the variant in the current context on `stream` with `args` (one pointer per
@@ -57,6 +60,11 @@ struct ttlink_variant {
  * each context. A grid with a zero dimension returns CUDA_SUCCESS without launching; a
  * negative one, or one above the limits of every device since compute capability 3.0
  * (2^31 - 1 blocks in x, 65535 in y and z), returns CUDA_ERROR_INVALID_VALUE without launching.
+ *
+ * If TTLINK_REPORT_VARIANTS is set and neither empty nor "0" when the first launch of the
+ * process resolves the driver, the first launch of each variant in the process that gets past
+ * the grid checks writes "ttlink: " and the variant's description as one line to stderr,
+ * whether the launch then succeeds or not. Unset, the check costs one load and a branch.
  */
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
                        int64_t grid_z, void **args);
