@@ -347,24 +347,29 @@ def _strided_operands(params):
     return [strides for strides in by_operand.values() if len(strides) > 1]
 
 def _auto_hints(params):
-    """What "auto" stands for: "auto16", and between its two variants one per common layout.
+    """What "auto" stands for: "auto16", and between its two variants two per common layout.
 
-    A layout puts `1` on one stride of each strided operand and `:16` on every other pointer
-    and integer, as the JIT compiles a call with sizes divisible by 16: the operand's last
-    stride is 1 when it is contiguous (row-major), the one before when its last two
-    dimensions are swapped (column-major, a transposed view). Every operand contiguous, and
-    every choice of one or two operands transposed: 1 + G + G(G-1)/2 layouts for G strided
-    operands, which covers the four layouts of a product's two inputs whatever the output's.
+    A layout puts `1` on one stride of each strided operand: its last stride when it is
+    contiguous (row-major), the one before when its last two dimensions are swapped
+    (column-major, a transposed view). Every operand contiguous, and every choice of one or
+    two operands transposed: 1 + G + G(G-1)/2 layouts for G strided operands, which covers
+    the four layouts of a product's two inputs whatever the output's. Each layout is
+    compiled as the JIT compiles it for sizes divisible by 16 (every other pointer and
+    integer `:16`) and for odd sizes (only the pointers `:16`); the dispatcher tries the
+    first before the second, having more hints.
     """
     divisible, generic = _all_divisible_and_generic(params)
     operands = _strided_operands(params)
+    if not operands:
+        return [divisible, generic]
     count = len(operands)
     layouts = [[]] + [[first] for first in range(count)]
     layouts += [[first, second] for first in range(count) for second in range(first + 1, count)]
+    aligned = {p.name: HINT_DIVISIBLE if p.type.startswith("*") else None for p in params if is_hintable(p)}
     hint_sets = [divisible]
-    if operands:
+    for base in [divisible, aligned]:
         for transposed in layouts:
-            hints = dict(divisible)
+            hints = dict(base)
             for index, strides in enumerate(operands):
                 hints[strides[-2] if index in transposed else strides[-1]] = HINT_ONE
             hint_sets.append(hints)
@@ -395,7 +400,7 @@ def expand_specializations(label, params, specializations):
     """Expands the `specializations` attribute into hint sets.
 
     "auto16" stands for every pointer and integer `:16` followed by the generic variant with
-    no hints; "auto" adds one variant per common operand layout between them (_auto_hints).
+    no hints; "auto" adds two variants per common operand layout between them (_auto_hints).
     In a dict, "*" gives the hint of every pointer and integer not named (pointers take 16
     where "*" says 1).
 

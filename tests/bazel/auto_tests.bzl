@@ -24,8 +24,24 @@ _MATMUL_SIGNATURE = {
     "GROUP_SIZE_M": "8",
 }
 
-_POINTERS_AND_SIZES = "*fp16:16, *fp16:16, *fp16:16, i32:16, i32:16, i32:16, "
 _CONSTEXPRS = ", 64, 128, 32, 8"
+
+# Which of the strides (am, ak, bk, bn, cm, cn) are 1: A, B and C each row-major (its second
+# stride 1) or column-major (its first), at most two of them column-major.
+_LAYOUTS = [
+    [1, 3, 5],
+    [0, 3, 5],
+    [1, 2, 5],
+    [1, 3, 4],
+    [0, 2, 5],
+    [0, 3, 4],
+    [1, 2, 4],
+]
+
+def _matmul_signature(pointer, size, units = []):
+    """The -s text of the matmul with hints `pointer` on pointers, `size` on other integers."""
+    strides = ["i32:1" if index in units else size for index in range(6)]
+    return ", ".join([pointer] * 3 + [size] * 3 + strides) + _CONSTEXPRS
 
 def _signatures(env):
     return sorted([action.argv[action.argv.index("-s") + 1] for action in actions_of(env, "TritonCompile")])
@@ -33,23 +49,15 @@ def _signatures(env):
 def _auto_matmul_test_impl(ctx):
     env = analysistest.begin(ctx)
 
-    # Strides (am, ak, bk, bn, cm, cn): A, B and C each row-major (its second stride 1) or
-    # column-major (its first), at most two of them column-major; all :16; no hints.
-    asserts.equals(env, sorted([
-        _POINTERS_AND_SIZES + strides + _CONSTEXPRS
-        for strides in [
-            "i32:16, i32:1, i32:16, i32:1, i32:16, i32:1",
-            "i32:1, i32:16, i32:16, i32:1, i32:16, i32:1",
-            "i32:16, i32:1, i32:1, i32:16, i32:16, i32:1",
-            "i32:16, i32:1, i32:16, i32:1, i32:1, i32:16",
-            "i32:1, i32:16, i32:1, i32:16, i32:16, i32:1",
-            "i32:1, i32:16, i32:16, i32:1, i32:1, i32:16",
-            "i32:16, i32:1, i32:1, i32:16, i32:1, i32:16",
-            "i32:16, i32:16, i32:16, i32:16, i32:16, i32:16",
-        ]
-    ] + ["*fp16, *fp16, *fp16, i32, i32, i32, i32, i32, i32, i32, i32, i32" + _CONSTEXPRS]), _signatures(env))
+    # Each layout with the other integers :16 and unhinted, all :16, no hints.
+    asserts.equals(env, sorted(
+        [_matmul_signature("*fp16:16", "i32:16", units) for units in _LAYOUTS] +
+        [_matmul_signature("*fp16:16", "i32", units) for units in _LAYOUTS] +
+        [_matmul_signature("*fp16:16", "i32:16"), _matmul_signature("*fp16", "i32")],
+    ), _signatures(env))
     variants = analysistest.target_under_test(env)[TritonKernelInfo].variants
     asserts.equals(env, "64x128x32_w4s4/0d1d2d3d4d5d6d7c8d9c10d11c", variants[1].tag, "all row-major first after all :16")
+    asserts.equals(env, "64x128x32_w4s4/0d1d2d7c9c11c", variants[8].tag, "then all row-major for odd sizes")
     asserts.equals(env, "64x128x32_w4s4/generic", variants[-1].tag)
     return analysistest.end(env)
 
@@ -57,10 +65,7 @@ auto_matmul_test = analysistest.make(_auto_matmul_test_impl)
 
 def _auto16_matmul_test_impl(ctx):
     env = analysistest.begin(ctx)
-    asserts.equals(env, sorted([
-        _POINTERS_AND_SIZES + "i32:16, i32:16, i32:16, i32:16, i32:16, i32:16" + _CONSTEXPRS,
-        "*fp16, *fp16, *fp16, i32, i32, i32, i32, i32, i32, i32, i32, i32" + _CONSTEXPRS,
-    ]), _signatures(env))
+    asserts.equals(env, sorted([_matmul_signature("*fp16:16", "i32:16"), _matmul_signature("*fp16", "i32")]), _signatures(env))
     return analysistest.end(env)
 
 auto16_matmul_test = analysistest.make(_auto16_matmul_test_impl)
@@ -69,7 +74,7 @@ def _auto_with_row_major_dict_test_impl(ctx):
     env = analysistest.begin(ctx)
 
     # The example's row-major dict is one of "auto"'s layouts: compiled once.
-    asserts.equals(env, 9, len(_signatures(env)))
+    asserts.equals(env, 16, len(_signatures(env)))
     return analysistest.end(env)
 
 auto_with_row_major_dict_test = analysistest.make(_auto_with_row_major_dict_test_impl)

@@ -148,12 +148,31 @@ def test_a_column_major_output_with_one_transposed_input(matmul):
         assert unit_strides(reached(matmul, a, b, "col", 256, 512, 1024)) == expected_units(a, b, "col")
 
 
-def test_three_transposed_operands_odd_sizes_and_misalignment_reach_generic(matmul):
-    generic = dict.fromkeys(expected_units("row", "col", "row") | {"a_ptr", "b_ptr", "c_ptr", "M", "N", "K"})
-    generic.update(dict.fromkeys(expected_units("col", "row", "col")))
+POINTERS = {"a_ptr", "b_ptr", "c_ptr"}
+
+
+@pytest.mark.parametrize(("a", "b"), list(itertools.product(LAYOUTS, LAYOUTS)))
+def test_odd_sizes_reach_the_layout_with_only_pointers_and_unit_strides_hinted(matmul, a, b):
+    # As the JIT compiles 4001: pointers :16, unit strides 1, the other integers unhinted.
+    hints = reached(matmul, a, b, "row", 4001, 4001, 4001)
+    assert unit_strides(hints) == expected_units(a, b, "row")
+    assert {name for name, hint in hints.items() if hint == 16} == POINTERS
+
+
+def test_odd_rows_of_x_times_w_transposed_reach_the_odd_size_layout(matmul):
+    # 17 tokens through a 4096 x 4096 linear layer: M alone is not divisible by 16.
+    hints = reached(matmul, "row", "col", "row", 17, 4096, 4096)
+    assert (unit_strides(hints), {name for name, hint in hints.items() if hint == 16}) == (
+        {"stride_ak", "stride_bk", "stride_cn"},
+        POINTERS,
+    )
+
+
+def test_three_transposed_operands_and_misalignment_reach_generic(matmul):
+    generic = dict.fromkeys(expected_units("row", "col", "row") | expected_units("col", "row", "col"))
+    generic.update(dict.fromkeys(POINTERS | {"M", "N", "K"}))
     assert reached(matmul, "col", "col", "col", 4096, 4096, 4096) == generic
-    for a, b in itertools.product(LAYOUTS, LAYOUTS):
-        assert reached(matmul, a, b, "row", 4001, 4001, 4001) == generic
+    assert reached(matmul, "col", "col", "col", 4001, 4001, 4001) == generic
     assert reached(matmul, "row", "row", "row", 4096, 4096, 4096, pointer=UNALIGNED) == generic
 
 
@@ -166,9 +185,10 @@ def test_strided_view_without_unit_stride_reaches_all_divisible(matmul):
 
 
 def test_matmul_variant_count(bzl):
-    # all :16, the generic variant, and 1 + 3 + 3 layouts of the 3 strided operands.
+    # all :16, the generic variant, and 1 + 3 + 3 layouts of the 3 strided operands, each
+    # once with every other integer :16 and once with none.
     _, hint_sets = expand(bzl, MATMUL_SIGNATURE)
-    assert len(hint_sets) == 9
+    assert len(hint_sets) == 2 + 2 * 7
     assert sum(not unit_strides(hints) for hints in hint_sets) == 2
 
 
@@ -186,7 +206,8 @@ def test_kernel_without_strides_gets_what_auto16_gives(bzl):
 
 def test_strides_grouped_by_operand_name(bzl):
     # stride_x_row / stride_x_col: the last `_` part is the dimension; the rest one letter each.
-    # q is 3-D: contiguous puts 1 on its last stride, transposed on the one before; qz stays :16.
+    # q is 3-D: contiguous puts 1 on its last stride, transposed on the one before; qz is
+    # :16 with the sizes, or unhinted with them in the odd-size layouts.
     signature = [
         ("x_ptr", "*fp32"),
         ("stride_x_row", "i32"),
@@ -198,21 +219,22 @@ def test_strides_grouped_by_operand_name(bzl):
         ("n", "i32"),
     ]
     _, hint_sets = expand(bzl, signature)
-    assert [sorted(unit_strides(hints)) for hints in hint_sets] == [
-        [],
+    layouts = [
         ["stride_qk", "stride_x_col"],
         ["stride_qk", "stride_x_row"],
         ["stride_qm", "stride_x_col"],
         ["stride_qm", "stride_x_row"],
-        [],
     ]
-    assert all(hints["stride_qz"] == 16 for hints in hint_sets[:-1])
+    assert [sorted(unit_strides(hints)) for hints in hint_sets] == [[], *layouts, *layouts, []]
+    assert [(hints["stride_qz"], hints["n"], hints["q_ptr"]) for hints in hint_sets] == (
+        [(16, 16, 16)] * 5 + [(None, None, 16)] * 4 + [(None, None, None)]
+    )
 
 
 def test_layouts_grow_quadratically_with_operands(bzl):
-    # Four 2-D operands: all contiguous, 4 with one transposed, 6 with two; plus auto16's two.
+    # Four 2-D operands: all contiguous, 4 with one transposed, 6 with two, twice; plus auto16's two.
     signature = [(f"{o}_ptr", "*fp16") for o in "abcd"] + [(f"stride_{o}{d}", "i32") for o in "abcd" for d in "mn"]
-    assert len(expand(bzl, signature)[1]) == 1 + 4 + 6 + 2
+    assert len(expand(bzl, signature)[1]) == 2 * (1 + 4 + 6) + 2
 
 
 def test_unknown_keyword_names_the_choices(bzl):
