@@ -123,6 +123,7 @@ def reached(matmul, a: str, b: str, c: str, m: int, n: int, k: int, pointer: int
 
 
 LAYOUTS = ("row", "col")
+POINTERS = {"a_ptr", "b_ptr", "c_ptr"}
 UNIT = {"row": ("stride_ak", "stride_bn", "stride_cn"), "col": ("stride_am", "stride_bk", "stride_cm")}
 
 
@@ -146,9 +147,6 @@ def test_x_times_w_transposed_reaches_its_own_variant(matmul, m):
 def test_a_column_major_output_with_one_transposed_input(matmul):
     for a, b in [("row", "row"), ("col", "row"), ("row", "col")]:
         assert unit_strides(reached(matmul, a, b, "col", 256, 512, 1024)) == expected_units(a, b, "col")
-
-
-POINTERS = {"a_ptr", "b_ptr", "c_ptr"}
 
 
 @pytest.mark.parametrize(("a", "b"), list(itertools.product(LAYOUTS, LAYOUTS)))
@@ -193,7 +191,7 @@ def test_matmul_variant_count(bzl):
 
 
 def test_auto16_keeps_the_old_two_variants(bzl):
-    params, hint_sets = expand(bzl, MATMUL_SIGNATURE, "auto16")
+    _, hint_sets = expand(bzl, MATMUL_SIGNATURE, "auto16")
     assert [set(hints.values()) for hints in hint_sets] == [{16}, {None}]
     assert expand(bzl, MATMUL_SIGNATURE, ["auto16", "auto"])[1][:2] == hint_sets
 
