@@ -1,10 +1,12 @@
 """The dispatcher's own host cost: ours and upstream's entry points timed against the no-op
-driver (noop_cuda.c) on the CPU, so that no GPU queue hides it. Needs no GPU."""
+driver (noop_cuda.c) on the CPU, so that no GPU queue hides it; ours also with
+TTLINK_REPORT_VARIANTS=1, in the same rounds. Needs no GPU."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -27,15 +29,26 @@ def measure(build_dir: Path, libraries: list[tuple[Path, LinkedLibrary]]) -> dic
         algo = next(a for a in library.algos if a.config_index == 0 and "aligned" in a.specs)
         variant = library.variants[0, "aligned"]
         command = [str(harness), str(path), library.name, str(algo.algo_id), algo.function, variant]
+        is_ours = library.name == library.kernel.out_name  # upstream's names carry its prefix
+        if is_ours:  # a second instance, whose runtime reads TTLINK_REPORT_VARIANTS=1
+            copy = build_dir / f"{path.stem}_reporting{path.suffix}"
+            shutil.copyfile(path, copy)
+            command.append(str(copy))
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
         for line in done.stdout.splitlines():
             record = json.loads(line)
             if "error" in record:
                 raise RuntimeError(f"dispatch_cost {library.label}: {record}")
-            rows.append({"library": library.label, **record})
+            label = library.label + (", TTLINK_REPORT_VARIANTS=1" if record["report_variants"] else "")
+            rows.append({"library": label, **record})
         if done.returncode != 0:
             raise RuntimeError(f"dispatch_cost {library.label} exited {done.returncode}: {done.stderr[-500:]}")
+        # Every call reaches the aligned variant: the reporting instance names it once, the other never.
+        reports = [line for line in done.stderr.splitlines() if line.startswith("ttlink: ")]
+        if len(reports) != is_ours or (is_ours and f"-> variant {variant}:" not in reports[0]):
+            raise RuntimeError(f"dispatch_cost {library.label}: expected one report of {variant}, got {reports}")
     ours = {r["call"]: r["ns_per_call"] for r in rows if r["library"] == "rules_triton"}
+    reporting = {r["call"]: r["ns_per_call"] for r in rows if r["library"] == "rules_triton, TTLINK_REPORT_VARIANTS=1"}
     return {
         "machine": f"{build.cpu_name()}, {os.cpu_count()} logical CPUs",
         "calls": rows[0]["calls"],
@@ -43,4 +56,5 @@ def measure(build_dir: Path, libraries: list[tuple[Path, LinkedLibrary]]) -> dic
         "kernel": f"{MATMUL.out_name} config {MATMUL.configs[0].name}, aligned variant's arguments",
         "rows": rows,
         "ours_dispatch_overhead_ns": ours["dispatch"] - ours["variant"] if ours else None,
+        "ours_dispatch_overhead_reporting_ns": reporting["dispatch"] - reporting["variant"] if reporting else None,
     }

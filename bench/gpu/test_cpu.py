@@ -68,7 +68,8 @@ def test_prepare_compiles_the_target_builds_for_their_targets_only(tmp_path):
 def test_dispatcher_cost_harness_runs_against_the_noop_driver(tmp_path):
     """ttlink compile + link for one small config, built with the runtime, timed by
     dispatch_cost.c against noop_cuda.c: every entry point returns CUDA_SUCCESS and costs
-    a plausible number of nanoseconds."""
+    a plausible number of nanoseconds, with TTLINK_REPORT_VARIANTS unset and set (measure()
+    checks that the second instance reported the variant and the first did not)."""
     aligned, generic = MATMUL.specialisations[0], MATMUL.specialisations[-1]
     kernel = replace(MATMUL, configs=MATMUL.configs[2:3], specialisations=(aligned, generic), example_specs=())
     out_dir = tmp_path / "ours" / kernel.out_name
@@ -83,10 +84,13 @@ def test_dispatcher_cost_harness_runs_against_the_noop_driver(tmp_path):
 
     result = dispatch_cost.measure(tmp_path / "build", [(library_path, library)])
 
-    calls = {row["call"]: row["ns_per_call"] for row in result["rows"]}
-    assert set(calls) == {"variant", "algo", "dispatch", "default"}
-    assert all(0 < ns < 10_000 for ns in calls.values())
-    assert result["ours_dispatch_overhead_ns"] == calls["dispatch"] - calls["variant"]
+    rows = {(row["library"], row["call"]): row["ns_per_call"] for row in result["rows"]}
+    calls = ("variant", "algo", "dispatch", "default")
+    assert set(rows) == {
+        (library, call) for library in ("rules_triton", "rules_triton, TTLINK_REPORT_VARIANTS=1") for call in calls
+    }
+    assert all(0 < ns < 10_000 for ns in rows.values())
+    assert result["ours_dispatch_overhead_ns"] == rows["rules_triton", "dispatch"] - rows["rules_triton", "variant"]
 
 
 def test_report_says_which_steps_failed_and_what_was_not_measured():
