@@ -354,6 +354,13 @@ def test_report_of_racing_first_launches_is_written_once(build, variant):
     assert stderr.splitlines() == [SPECIALISED_REPORT.format(name="every", symbol=build["every"])]
 
 
+@pytest.mark.parametrize(("fail", "status"), [("cuModuleLoadData:200", 200), ("cuLaunchKernel:1", 1)])
+def test_report_names_the_variant_a_failing_launch_reached(build, fail, status):
+    values, _, stderr = run_harness(build, "twice", STANDIN_FAIL=fail, TTLINK_REPORT_VARIANTS="1")
+    assert values == {"first": status, "second": status}
+    assert stderr.splitlines() == [SPECIALISED_REPORT.format(name="every", symbol=build["every"])]
+
+
 def test_report_is_written_once_across_unloads_and_contexts(build):
     values, lines, stderr = run_harness(build, "reload", TTLINK_REPORT_VARIANTS="1")
     assert values["second"] == 0 and len(_loads(lines)) == 3  # loaded again after the unload, and in context 2

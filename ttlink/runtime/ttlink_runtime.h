@@ -61,10 +61,11 @@ struct ttlink_variant {
  * negative one, or one above the limits of every device since compute capability 3.0
  * (2^31 - 1 blocks in x, 65535 in y and z), returns CUDA_ERROR_INVALID_VALUE without launching.
  *
- * If TTLINK_REPORT_VARIANTS is set and neither empty nor "0" when the first launch of the
- * process resolves the driver, the first launch of each variant in the process that gets past
- * the grid checks writes "ttlink: " and the variant's description as one line to stderr,
- * whether the launch then succeeds or not. Unset, the check costs one load and a branch.
+ * If TTLINK_REPORT_VARIANTS is set and neither empty nor "0" when the runtime first opens the
+ * driver (on the process's first launch, load or unload), the first launch of each variant in
+ * the process that gets past the grid checks writes "ttlink: " and the variant's description
+ * as one line to stderr, whether the launch then succeeds or not. Unset, the check costs one
+ * load and a branch.
  */
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
                        int64_t grid_z, void **args);
