@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from .errors import TtlinkError
 from .frontend import CompiledTarget
 from .grid import Grid, grid_c
-from .headers import _from_meta
+from .headers import variant_from_meta
 from .metadata import ConstexprValue, KernelMeta
 from .model import algo_name
-from .signature import BOOLEAN_TYPES, INTEGER_TYPES
+from .signature import takes_hints
 
 BYTES_PER_LINE = 16
 _PTX_TARGET = re.compile(r"^\s*\.target\s+sm_(\d+)(a?)", re.M)
@@ -86,12 +86,12 @@ def _description(meta: KernelMeta) -> str:
     (TTLINK_REPORT_VARIANTS): the API and algo `ttlink link` makes of it, its symbol, and the
     arguments it is specialised on and those it could be but is not, so that a call that
     reached a less specialised variant, or the generic one, stands out."""
-    algo = algo_name(_from_meta(meta, None, meta.symbol, 0))
+    algo = algo_name(variant_from_meta(meta, path=meta.symbol))
     head = f"{meta.name} algo {algo} -> variant {meta.symbol}"
     specialised = [f"{p.name}=1" if p.hint == 1 else f"{p.name}:16" for p in meta.args if p.hint]
     if not specialised:
         return f"{head}: generic, specialised on no argument"
-    hintable = [p for p in meta.args if p.type.startswith("*") or p.type in INTEGER_TYPES - BOOLEAN_TYPES]
+    hintable = [p for p in meta.args if takes_hints(p.type)]
     unspecialised = [p.name for p in hintable if p.hint is None]
     return f"{head}: specialised on {' '.join(specialised)}" + (
         f", not on {' '.join(unspecialised)}" if unspecialised else ""

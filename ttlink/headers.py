@@ -57,7 +57,7 @@ def read_header(path: str) -> list[Variant]:
             backend = body.strip()
     if metas:
         algo_infos = _link_py_algos(metas, linkers, path)
-        return [_from_meta(meta, algo_infos.get(meta.symbol), path, number) for number, meta in metas]
+        return [variant_from_meta(meta, algo_infos.get(meta.symbol), path, number) for number, meta in metas]
     return [_from_upstream(body, backend, path, number) for number, body in linkers]
 
 
@@ -79,7 +79,8 @@ def _link_py_algos(metas: list[tuple[int, KernelMeta]], linkers: list[tuple[int,
     return algo_infos
 
 
-def _from_meta(meta: KernelMeta, link_py_algo: str | None, path: str, line: int) -> Variant:
+def variant_from_meta(meta: KernelMeta, link_py_algo: str | None = None, path: str = "", line: int = 0) -> Variant:
+    """The link model's view of a `ttlink compile` variant (also how its C names its algo)."""
     return Variant(
         kernel=meta.name,
         symbol=meta.symbol,

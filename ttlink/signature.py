@@ -55,6 +55,11 @@ _LOOKS_NUMERIC = re.compile(r"[-+.]?\d")
 _MAX_INTEGER_DIGITS = 20  # 2**64 has 20 digits; int() refuses thousands of digits with a ValueError
 
 
+def takes_hints(triton_type: str) -> bool:
+    """Pointers and integers take `:16` / `:1` hints; floats and booleans do not."""
+    return triton_type.startswith("*") or triton_type in INTEGER_TYPES - BOOLEAN_TYPES
+
+
 def c_type(triton_type: str) -> str:
     return POINTER_C_TYPE if triton_type.startswith("*") else SCALAR_C_TYPES[triton_type]
 
