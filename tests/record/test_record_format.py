@@ -17,6 +17,7 @@ from ttlink.signature import parse_signature
 
 # Recorded on an H200 (Triton 3.6.0) by tests/record/gpu/record_matmul.py, run twice into one file.
 H200_RECORD = Path(__file__).resolve().parent / "fixtures" / "h200_matmul_record.json"
+REPO = Path(__file__).resolve().parents[2]
 
 PARAMS = ("x_ptr", "out_ptr", "n", "stride", "scale", "BLOCK")
 
@@ -157,6 +158,13 @@ def test_a_bzl_record_reads_back_to_the_same_recording(tmp_path):
     path.write_text(file_text(original, path, tmp_path))
     assert load(path) == original
     assert dumps(load(path)) + '"""),' in path.read_text()
+
+
+@pytest.mark.parametrize("path", ["examples/matmul_record.bzl", "tests/bazel/testdata/scale_record.bzl"])
+def test_committed_bzl_records_are_what_the_recorder_writes(path):
+    # Loaded by BUILD files; written from a recording, never by hand (a re-render is a no-op).
+    record = REPO / path
+    assert file_text(load(record), record, REPO) == record.read_text()
 
 
 def test_a_bzl_record_keeps_json_escapes_as_json_reads_them(tmp_path):
