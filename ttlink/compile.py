@@ -5,6 +5,9 @@ Stage 1:   compile PATH -n KERNEL -s SIG --target cuda:90 --binary-out F   (one 
 Stage 2:   assemble F1 [F2 ...] -g GRID -on NAME -o OUT                  (no Triton needed)
 Both ways write exactly OUT.h and OUT.c, byte for byte the same. `compile --arg-names A,B,...`
 makes it an error if the kernel's parameters are not named A, B, ... in that order.
+Recorded:  compile PATH -n KERNEL --record FILE --target ... -g GRID -o OUT   (docs/RECORD.md)
+compiles every specialisation `ttlink record` wrote to FILE for KERNEL of PATH (named relative
+to the current directory), each into OUT.{hash}_{suffix}.h and .c, for `ttlink link OUT.*.h`.
 
 `python -m ttlink.compile` takes the arguments of Triton's compile.py instead (one optional
 `-t`, else the active GPU's target) and writes its file names, OUT.{hash}_{suffix}.h and .c.
@@ -13,6 +16,7 @@ makes it an error if the kernel's parameters are not named A, B, ... in that ord
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +27,7 @@ from .frontend import CompiledTarget, active_target, compile_targets
 from .grid import parse_grid
 from .metadata import KernelMeta
 from .outputs import output_base, write_outputs
+from .record_format import compile_signature, kernel_label, load
 from .signature import (
     check_config,
     check_global_name,
@@ -44,17 +49,25 @@ def _add_output_arguments(parser: ArgumentParser, required: bool) -> None:
     parser.add_argument("--prefix", type=check_prefix, default="", help=PREFIX_HELP)
 
 
-def _add_kernel_arguments(parser: ArgumentParser) -> None:
+def _add_kernel_arguments(parser: ArgumentParser, signature_required: bool = True) -> None:
     parser.add_argument("path", type=Path, help="Python file defining the @triton.jit kernel (executed)")
     parser.add_argument("-n", "--kernel-name", required=True)
-    parser.add_argument("-s", "--signature", required=True, help='one entry per parameter, e.g. "*fp32:16, i32, 1024"')
-    parser.add_argument("-w", "--num-warps", type=int, default=1)
-    parser.add_argument("-ns", "--num-stages", type=int, default=3)
+    parser.add_argument(
+        "-s", "--signature", required=signature_required, help='one entry per parameter, e.g. "*fp32:16, i32, 1024"'
+    )
+    parser.add_argument("-w", "--num-warps", type=int)
+    parser.add_argument("-ns", "--num-stages", type=int)
 
 
 def compile_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m ttlink compile", description=__doc__.split("\n\n")[0])
-    _add_kernel_arguments(parser)
+    _add_kernel_arguments(parser, signature_required=False)
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="instead of -s/-w/-ns: every specialisation of the kernel that `ttlink record` wrote to FILE",
+    )
     parser.add_argument(
         "--arg-names", help="the kernel's parameter names, in order, e.g. x_ptr,n,BLOCK; checked before compiling"
     )
@@ -69,6 +82,13 @@ def main(argv: Sequence[str]) -> None:
     targets = [parse_target(t) for t in args.target]
     if len(set(targets)) != len(targets):
         raise TtlinkError(f"a target is given twice in {', '.join(args.target)}")
+    if args.record is not None:
+        compile_recorded(args, targets)
+        return
+    if args.signature is None:
+        raise TtlinkError("the following arguments are required: -s/--signature (or --record)")
+    args.num_warps = 1 if args.num_warps is None else args.num_warps
+    args.num_stages = 3 if args.num_stages is None else args.num_stages
     check_config(args.num_warps, args.num_stages)
     if args.binary_out is not None:
         if len(targets) != 1:
@@ -91,6 +111,36 @@ def main(argv: Sequence[str]) -> None:
     else:
         variant = assemble(compiled, args.grid, args.out_name, args.embed_ptx, args.prefix)
         write_outputs(variant_files(variant, args.out_path))
+
+
+def compile_recorded(args, targets: Sequence[str]) -> None:
+    """`--record FILE`: each distinct (SIG, warps, stages) recorded for the kernel, for every
+    `--target` (the recorded targets are not used), as OUT.{hash}_{suffix}.h and .c."""
+    if args.signature is not None or args.num_warps is not None or args.num_stages is not None:
+        raise TtlinkError("--record compiles what FILE recorded: leave out -s, -w, -ns")
+    if args.binary_out is not None:
+        raise TtlinkError("--record writes C: leave out --binary-out")
+    if args.grid is None or args.out_path is None:
+        raise TtlinkError("the following arguments are required with --record: -g/--grid, -o/--out-path")
+    recording = load(args.record)
+    kernel_id = (Path(os.path.relpath(args.path)).as_posix(), args.kernel_name)
+    if kernel_id not in recording:
+        recorded = ", ".join(f"'{kernel_label(other)}'" for other in sorted(recording)) or "nothing"
+        raise TtlinkError(
+            f"no kernel '{kernel_label(kernel_id)}' is recorded (it records {recorded})", file=str(args.record)
+        )
+    group = recording[kernel_id]
+    specializations = {}
+    for entry in group.specializations.values():
+        specializations[compile_signature(group.params, entry), entry["num_warps"], entry["num_stages"]] = True
+    outputs: dict[Path, str] = {}
+    for signature, num_warps, num_stages in sorted(specializations):
+        check_config(num_warps, num_stages)
+        compiled = compile_targets(args.path, args.kernel_name, signature, num_warps, num_stages, targets, group.params)
+        variant = assemble(compiled, args.grid, args.out_name, args.embed_ptx, args.prefix)
+        suffix = variant.meta.symbol[len(args.prefix) + len(variant.meta.name) + 1 :]
+        outputs.update(variant_files(variant, args.out_path.with_name(f"{args.out_path.name}.{suffix}")))
+    write_outputs(outputs)
 
 
 def assemble(
@@ -200,6 +250,8 @@ def dropin_main(argv: Sequence[str]) -> None:
     """compile.py's command line: one target, OUT_PATH with the symbol's `{hash}_{suffix}` as
     extension, so variants compiled with the same -o do not overwrite each other."""
     args = dropin_parser().parse_args(argv)
+    args.num_warps = 1 if args.num_warps is None else args.num_warps
+    args.num_stages = 3 if args.num_stages is None else args.num_stages
     check_config(args.num_warps, args.num_stages)
     if args.out_name is not None:
         check_global_name(args.out_name, "out name")

@@ -13,7 +13,7 @@ from record_testing import FIXTURES, load_fixture, record_cli
 import ttlink.record
 from ttlink.compile import main as compile_main
 from ttlink.errors import TtlinkError
-from ttlink.record_format import compile_signature
+from ttlink.record_format import KernelRecord, compile_signature, file_text
 
 FakeTensor = load_fixture("cpu_driver").FakeTensor
 
@@ -226,6 +226,62 @@ def test_the_recorded_signature_compiles_to_the_recorded_hints(kernels, tmp_path
     header = (tmp_path / "scale.h").read_text()
     # stride is folded (:1): the entry point takes x_ptr, out_ptr, n and scale only.
     assert "CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, float scale" in header
+
+
+def _scale_record(path, *entries):
+    """A record of fixtures/kernels.py:scale_kernel with `entries` (hints, target), BLOCK 128."""
+    types = {"x_ptr": "*fp16", "out_ptr": "*fp16", "n": "i32", "stride": "i32", "scale": "fp32"}
+    record = KernelRecord(("x_ptr", "out_ptr", "n", "stride", "scale", "BLOCK"))
+    for hints, target in entries:
+        args = {name: {"hint": hints.get(name), "type": type_} for name, type_ in types.items()}
+        record.add_specialization(
+            {"args": args, "constexprs": {"BLOCK": 128}, "num_stages": 3, "num_warps": 4, "target": target}
+        )
+    path.write_text(file_text({("kernels.py", "scale_kernel"): record}, path, path.parent))
+
+
+def test_compile_record_compiles_every_recorded_specialisation_once(tmp_path, monkeypatch):
+    unit = {"x_ptr": 16, "out_ptr": 16, "n": 16, "stride": 1}
+    _scale_record(tmp_path / "shapes.bzl", (unit, "cuda:90"), (unit, "cuda:80"), ({"x_ptr": 16}, "cuda:90"))
+    monkeypatch.chdir(FIXTURES)  # the record names kernels.py relative to here, as `ttlink record` would
+    compile_main(
+        ["kernels.py", "-n", "scale_kernel", "--record", str(tmp_path / "shapes.bzl"), "--target", "cuda:80"]
+        + ["-g", "(n + 127) / 128, 1, 1", "-o", str(tmp_path / "scale")]
+    )
+    headers = sorted(tmp_path.glob("scale.*.h"))
+    # The recorded targets are not used: the two hint sets, each compiled for cuda:80 once.
+    assert len(headers) == 2 and len(list(tmp_path.glob("scale.*.c"))) == 2
+    launches = sorted(line for header in headers for line in header.read_text().splitlines() if "(CUstream" in line)
+    assert [line.split("(CUstream stream, ", 1)[1] for line in launches] == [
+        "CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, float scale);",  # stride folded (:1)
+        "CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride, float scale);",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-n", "add_kernel"],
+            "{record}: no kernel 'kernels.py:add_kernel' is recorded (it records 'kernels.py:scale_kernel')",
+        ),
+        (
+            ["-n", "scale_kernel", "-s", "*fp16, *fp16, i32, i32, fp32, 128"],
+            "--record compiles what FILE recorded: leave out -s, -w, -ns",
+        ),
+        (["-n", "scale_kernel", "--binary-out", "x.json"], "--record writes C: leave out --binary-out"),
+    ],
+)
+def test_compile_record_errors_are_one_line(args, message, tmp_path, monkeypatch):
+    record = tmp_path / "shapes.json"
+    _scale_record(record, ({}, "cuda:90"))
+    monkeypatch.chdir(FIXTURES)
+    with pytest.raises(TtlinkError) as raised:
+        compile_main(
+            ["kernels.py", "--record", str(record), "-t", "cuda:80", "-g", "1, 1, 1", "-o", str(tmp_path / "k"), *args]
+        )
+    assert str(raised.value) == message.format(record=record)
+    assert not list(tmp_path.glob("k*"))
 
 
 # The command line: a fresh interpreter per run, as a user runs it.
