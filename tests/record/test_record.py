@@ -251,8 +251,8 @@ def test_compile_record_compiles_every_recorded_specialisation_once(tmp_path, mo
     headers = sorted(tmp_path.glob("scale.*.h"))
     # The recorded targets are not used: the two hint sets, each compiled for cuda:80 once.
     assert len(headers) == 2 and len(list(tmp_path.glob("scale.*.c"))) == 2
-    launches = sorted(line for header in headers for line in header.read_text().splitlines() if "(CUstream" in line)
-    assert [line.split("(CUstream stream, ", 1)[1] for line in launches] == [
+    launches = [line for header in headers for line in header.read_text().splitlines() if "(CUstream" in line]
+    assert sorted(line.split("(CUstream stream, ", 1)[1] for line in launches) == [
         "CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, float scale);",  # stride folded (:1)
         "CUdeviceptr x_ptr, CUdeviceptr out_ptr, int32_t n, int32_t stride, float scale);",
     ]
