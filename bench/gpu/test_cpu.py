@@ -1,5 +1,6 @@
 """The parts of the GPU benchmark that run without a GPU: the signature table, the
-target-choice builds, the dispatcher-cost harness against the no-op driver, and the report.
+target-choice builds, the dispatcher-cost harness against the no-op driver, the report, and
+the variants layouts.py builds from the example's record.
 
     python -m pytest bench/gpu/test_cpu.py     (with triton 3.9.0 installed; about 10 s)
     bazel test //bench/gpu:cpu_test           (the same, part of `bazel test //...`)
@@ -115,3 +116,19 @@ def test_report_shows_each_target_build_and_marks_a_wrong_outcome():
     )
     assert "| `vector_add_sm80_ptx` | cuda:80 + PTX | runs | `CUDA_SUCCESS` | exact | pass |" in text
     assert "| `vector_add_sm80` | cuda:80 | CUDA_ERROR_NO_BINARY_FOR_GPU | `CUDA_SUCCESS` | written | FAIL |" in text
+
+
+def test_layouts_builds_what_examples_build_compiles_from_the_record():
+    # examples/BUILD.bazel: per config, the generic variant, then the recorded hint sets of
+    # that config (3 configs x 9 variants; x 2 targets = its 54 TritonCompile actions).
+    import layouts
+
+    params, built = layouts.variants(Path(__file__).resolve().parents[2] / "examples" / "matmul_record.bzl")
+    assert len(params) == 16 and len(built) == 27
+    by_config: dict[str, list[dict]] = {}
+    for config, hints in built:
+        by_config.setdefault(layouts.algo_name(config), []).append(hints)
+    assert sorted(by_config) == sorted(config.name for config in MATMUL.configs[:3])
+    for hint_sets in by_config.values():
+        assert len(hint_sets) == 9 and layouts.hint_tag(params, hint_sets[0]) == "generic"
+        assert all(hints["stride_cn"] == 1 for hints in hint_sets[1:])
