@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import TtlinkError
 from .metadata import C_IDENTIFIER
-from .signature import BOOLEAN_TYPES, INTEGER_TYPES
+from .signature import takes_hints
 
 FORMAT = 1
 HINTS = (16, 1, None)
@@ -275,7 +275,7 @@ def _parse_specialization(entry: object, params: tuple[str, ...], where: str, so
         hint, type_ = arg["hint"], arg["type"]
         if isinstance(hint, bool) or hint not in HINTS:
             raise TtlinkError(f"{where}: argument '{name}': 'hint' must be 16, 1 or null", file=source)
-        hintable = type_.startswith("*") or type_ in INTEGER_TYPES - BOOLEAN_TYPES
+        hintable = takes_hints(type_)
         if hint is not None and (not hintable or (type_.startswith("*") and hint == 1)):
             raise TtlinkError(f"{where}: argument '{name}': a {type_} cannot have hint {hint}", file=source)
     for name, value in constexprs.items():
