@@ -58,3 +58,16 @@ def matmul_kernel(
     c_ptrs = c_ptr + stride_cm * offs_cm[:, None] + stride_cn * offs_cn[None, :]
     c_mask = (offs_cm[:, None] < M) & (offs_cn[None, :] < N)
     tl.store(c_ptrs, c, mask=c_mask)
+
+
+# The configs BUILD files compile (examples/matmul_configs.bzl, written from here by
+# `python -m ttlink configs examples/matmul.py -n matmul_autotuned -o examples/matmul_configs.bzl`).
+# A wrapper, not a decorator: tests and benchmarks call matmul_kernel with configs of their own.
+matmul_autotuned = triton.autotune(
+    configs=[
+        triton.Config({"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64}, num_warps=8, num_stages=3),
+        triton.Config({"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32}, num_warps=4, num_stages=4),
+        triton.Config({"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32}, num_warps=4, num_stages=4),
+    ],
+    key=["M", "N", "K"],
+)(matmul_kernel)

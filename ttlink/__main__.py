@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from . import RUNTIME_INCLUDE_DIR
 from .errors import run_cli
 
-USAGE = """usage: python -m ttlink {compile,assemble,link,record,include-dir} ...
+USAGE = """usage: python -m ttlink {compile,assemble,link,record,configs,include-dir} ...
 
   compile      compile a @triton.jit kernel ahead of time (python -m ttlink compile --help)
   assemble     write kernel C from `compile --binary-out` files (python -m ttlink assemble --help)
   link         link kernel headers into a dispatcher (python -m ttlink link --help)
   record       record the specialisations a Python run's Triton JIT compiled (python -m ttlink record --help)
+  configs      write a kernel's @triton.autotune configs for BUILD files (python -m ttlink configs --help)
   include-dir  print the directory holding ttlink_runtime.h, which generated sources include
 """
 
@@ -39,11 +40,16 @@ def main(argv: Sequence[str]) -> int:
         from .record import main as record_main
 
         return run_cli(record_main, rest)
+    if command == "configs":
+        from .autotune_configs import main as configs_main
+
+        return run_cli(configs_main, rest)
     if command == "include-dir":
         print(RUNTIME_INCLUDE_DIR)
         return 0
     print(
-        f"ttlink: error: unknown command '{command}' (expected compile, assemble, link, record or include-dir)",
+        f"ttlink: error: unknown command '{command}' "
+        "(expected compile, assemble, link, record, configs or include-dir)",
         file=sys.stderr,
     )
     return 2

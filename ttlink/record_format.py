@@ -123,7 +123,7 @@ def dumps(recording: Recording) -> str:
                 "key": list(record.tuning_key),
             }
         kernels.append(group)
-    return _format({"format": FORMAT, "kernels": kernels}, "") + "\n"
+    return format_json({"format": FORMAT, "kernels": kernels}, "") + "\n"
 
 
 def file_text(recording: Recording, path: Path, root: Path) -> str:
@@ -216,16 +216,16 @@ def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _format(value: object, indent: str) -> str:
+def format_json(value: object, indent: str) -> str:
     """JSON with sorted keys; an object or array holding only scalars stays on one line, so
     an argument, a constexpr set or a config reads as one line in a diff."""
     if isinstance(value, dict) and any(isinstance(item, (dict, list)) for item in value.values()):
         inner = indent + "  "
-        items = [f"{inner}{json.dumps(key)}: {_format(value[key], inner)}" for key in sorted(value)]
+        items = [f"{inner}{json.dumps(key)}: {format_json(value[key], inner)}" for key in sorted(value)]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
         inner = indent + "  "
-        return "[\n" + ",\n".join(inner + _format(item, inner) for item in value) + "\n" + indent + "]"
+        return "[\n" + ",\n".join(inner + format_json(item, inner) for item in value) + "\n" + indent + "]"
     return json.dumps(value, sort_keys=True, separators=(", ", ": "))
 
 
