@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
-from .model import BACKENDS, POINTER_TYPES, Algo, Backend, KernelGroup, Variant, internal_names
+from .model import BACKENDS, POINTER_TYPES, Algo, Backend, KernelGroup, Variant, internal_names, tuning_names
 
 EXTERN_C_BEGIN = '#ifdef __cplusplus\nextern "C" {\n#endif'
 EXTERN_C_END = "#ifdef __cplusplus\n}\n#endif"
@@ -37,6 +38,8 @@ def emit_link(groups: Sequence[KernelGroup], prefix: str) -> LinkedSources:
         f"{EXTERN_C_END}\n\n#endif /* {guard} */\n",
     ]
     source_parts = [f"{banner}\n{includes}\n\n{EXTERN_C_BEGIN}"]
+    if any(group.tuning is not None for group in groups):
+        source_parts.append(NEAREST_KEY)
     for group in groups:
         source_parts += _define_api(group, prefix, backend)
     source_parts.append(EXTERN_C_END + "\n")
@@ -75,6 +78,13 @@ def _declare_api(group: KernelGroup, base: str, backend: Backend) -> str:
         f"void load_{base}(void);",
         f"void unload_{base}(void);",
     ]
+    if group.tuning is not None:
+        key = ", ".join(group.tuning.key)
+        lines += [
+            f"/* Runs the algo {_file_name(group.tuning.source)} chose for the call's autotune key\n"
+            f"   ({key}); for a key it lacks, the nearest key's (docs/AUTOTUNE.md). */",
+            f"{backend.result} {base}_autotuned({backend.stream} stream{params});",
+        ]
     return "\n".join(lines)
 
 
@@ -131,7 +141,70 @@ def _define_api(group: KernelGroup, prefix: str, backend: Backend) -> list[str]:
     for action in ("load", "unload"):
         calls = "".join(f"  {action}_{base}_{algo.name}();\n" for algo in group.algos)
         parts.append(f"void {action}_{base}(void)\n{{\n{calls}}}")
+    if group.tuning is not None:
+        parts += _define_autotuned(group, base, params, args, algos, backend, tuning_names(group, prefix))
     return parts
+
+
+# Emitted once into a dispatcher that has a tuning table. Triton's autotuner keys on the exact
+# values (no bucketing), so an exact match is its choice; any other key takes the entry nearest
+# in relative difference, which is scale-free: 32 is nearer 16 than 128, 4050 nearer 4096 than
+# 4001, and a stride of 1 is far from every large one (another layout).
+NEAREST_KEY = """/* The algo of the table entry nearest `key`: the exact key's if the table has it, else the
+   one with the least sum over the key of |a - b| / max(|a|, |b|); the first such on a tie. */
+static int ttlink_nearest_key(const int64_t *keys, const int *algos, int entries, int key_length, const int64_t *key)
+{
+  int best = 0;
+  double best_distance = 0;
+  for (int entry = 0; entry < entries; entry++) {
+    const int64_t *recorded = keys + (size_t)entry * (size_t)key_length;
+    double distance = 0;
+    for (int i = 0; i < key_length; i++) {
+      double a = (double)key[i], b = (double)recorded[i];
+      double larger = a < 0 ? -a : a, other = b < 0 ? -b : b;
+      if (other > larger)
+        larger = other;
+      if (key[i] != recorded[i])
+        distance += (a > b ? a - b : b - a) / larger;
+    }
+    if (distance == 0)
+      return algos[entry];
+    if (entry == 0 || distance < best_distance) {
+      best = entry;
+      best_distance = distance;
+    }
+  }
+  return algos[best];
+}"""
+
+
+def _file_name(path: str) -> str:
+    """A tuning file as the C names it: its name alone (the same in every checkout), no comment end."""
+    return PurePath(path).name.replace("*/", "*_/")
+
+
+def _define_autotuned(
+    group: KernelGroup, base: str, params: str, args: str, algos: str, backend: Backend, names: list[str]
+) -> list[str]:
+    """The tuning table and K_autotuned, which looks the call's key up in it."""
+    tuning = group.tuning
+    assert tuning is not None
+    keys_name, algos_name = names
+    width = len(tuning.key)
+    rows = "".join(
+        f"  {{{', '.join(map(str, values))}}}, /* {group.algos[algo].name} */\n" for values, algo in tuning.entries
+    )
+    choices = ", ".join(str(algo) for _, algo in tuning.entries)
+    return [
+        f"/* {base}'s tuning table from {_file_name(tuning.source)}: ({', '.join(tuning.key)}) -> algo_id, by key. */\n"
+        f"static const int64_t {keys_name}[][{width}] = {{\n{rows}}};",
+        f"static const int {algos_name}[] = {{{choices}}};",
+        f"{backend.result} {base}_autotuned({backend.stream} stream{params})\n{{\n"
+        f"  const int64_t ttlink_key[{width}] = {{{', '.join(f'(int64_t){name}' for name in tuning.key)}}};\n"
+        f"  int ttlink_algo = ttlink_nearest_key(&{keys_name}[0][0], {algos_name}, "
+        f"(int)(sizeof {algos_name} / sizeof {algos_name}[0]), {width}, ttlink_key);\n"
+        f"  return {algos}[ttlink_algo](stream{args});\n}}",
+    ]
 
 
 def _launch_params(variant: Variant, group: KernelGroup) -> list[tuple[str, str]]:

@@ -121,11 +121,21 @@ class Algo:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """The algo chosen per autotune key (ttlink/tuning.py builds it from a record file)."""
+
+    key: tuple[str, ...]  # the key parameters, integer arguments of the kernel
+    entries: tuple[tuple[tuple[int, ...], int], ...]  # (key values, algo_id), sorted by key values
+    source: str  # the tuning file, for messages
+
+
+@dataclass(frozen=True)
 class KernelGroup:
     name: str  # K
     backend: str
     params: tuple[tuple[str, str], ...]  # (C type, name) of the full signature
     algos: tuple[Algo, ...]  # algo_id order
+    tuning: Tuning | None = None  # gives the group K_autotuned
 
 
 ALGO_NAME = re.compile(r"[A-Za-z0-9_]+")
@@ -196,7 +206,7 @@ def build_groups(variants: Iterable[Variant], prefix: str = "") -> tuple[KernelG
     for variant in ordered:
         kernels.setdefault(variant.kernel, []).append(variant)
     groups = tuple(_build_group(name, members) for name, members in kernels.items())
-    _check_names(groups, prefix)
+    check_names(groups, prefix)
     for group in groups:
         _check_argument_names(group, prefix)
     return groups
@@ -293,6 +303,8 @@ def api_names(group: KernelGroup, prefix: str) -> list[str]:
         f"load_{base}",
         f"unload_{base}",
     ]
+    if group.tuning is not None:
+        names.append(f"{base}_autotuned")
     for algo in group.algos:
         names += [f"{base}_{algo.name}", f"load_{base}_{algo.name}", f"unload_{base}_{algo.name}"]
     for algo in group.algos:
@@ -308,7 +320,13 @@ def internal_names(group: KernelGroup, prefix: str) -> list[str]:
     return [f"{base}_algo_fn", f"{base}_algos", f"{base}_algo_names", f"{base}_num_algos"]
 
 
-def _check_names(groups: Sequence[KernelGroup], prefix: str) -> None:
+def tuning_names(group: KernelGroup, prefix: str) -> list[str]:
+    """The static names of `group`'s tuning table: its keys and their algos."""
+    base = f"ttlink_{prefix}{group.name}"
+    return [f"{base}_tuned_keys", f"{base}_tuned_algos"] if group.tuning is not None else []
+
+
+def check_names(groups: Sequence[KernelGroup], prefix: str) -> None:
     """Every generated name is unique, also against the variants' symbols, and a global one is
     a name a C library may define (no keyword, not the runtime's or the driver's)."""
     owners: dict[str, str] = {}
@@ -324,7 +342,7 @@ def _check_names(groups: Sequence[KernelGroup], prefix: str) -> None:
             if problem:
                 source = f"out name '{group.name}'" + (f" with --prefix '{prefix}'" if prefix else "")
                 raise where.error(f"generated name '{name}' {problem} (from {source})")
-        for name in api_names(group, prefix) + internal_names(group, prefix):
+        for name in api_names(group, prefix) + internal_names(group, prefix) + tuning_names(group, prefix):
             if name in owners:
                 raise where.error(f"generated name '{name}' for kernel '{group.name}' clashes with {owners[name]}")
             owners[name] = f"kernel '{group.name}'"

@@ -169,11 +169,14 @@ class Dispatcher:
         return code, [c for c in self.lib.stub_calls().decode().split(";") if c]
 
 
-def build_dispatcher(headers: Sequence[Path], out_dir: Path, cuda_include_dir: Path, *, prefix: str = "") -> Dispatcher:
+def build_dispatcher(
+    headers: Sequence[Path], out_dir: Path, cuda_include_dir: Path, *, prefix: str = "", tuning: Sequence[Path] = ()
+) -> Dispatcher:
     from ttlink.link import main as link_main
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    link_main([*map(str, headers), "-o", str(out_dir / "dispatch"), *(["--prefix", prefix] if prefix else [])])
+    options = [*(["--prefix", prefix] if prefix else []), *(f"--tuning={path}" for path in tuning)]
+    link_main([*map(str, headers), "-o", str(out_dir / "dispatch"), *options])
     return load_dispatcher(out_dir / "dispatch", headers, cuda_include_dir)
 
 
