@@ -34,7 +34,22 @@ def _variants(ctx, kernels, prefix):
         for variant in kernel.variants
     ]
 
-def _link(ctx, kernels, headers, prefix):
+def _tuning_files(ctx):
+    """The records of `tuning`, each written as JSON for TritonLink to read (`--tuning`), named
+    after the .bzl file it was loaded from, so that ttlink's errors name that file."""
+    files = {}
+    for index, record in enumerate(json.decode(ctx.attr.tuning)):
+        if type(record) != "dict" or "kernels" not in record or "format" not in record:
+            attr_fail(ctx.label, "tuning", "tuning[%d] is not a record: load the RECORD of a .bzl file that `ttlink record -o NAME.bzl` wrote" % index)
+        source = record.get("source") or "tuning%d" % index
+        name = source[:-len(".bzl")] if source.endswith(".bzl") else source
+        if name in files:
+            attr_fail(ctx.label, "tuning", "tuning[%d] (%s) is given twice" % (index, source))
+        files[name] = ctx.actions.declare_file("_triton/%s.tuning/%s.json" % (ctx.label.name, name))
+        ctx.actions.write(files[name], json.encode({key: value for key, value in record.items() if key != "source"}))
+    return files.values()
+
+def _link(ctx, kernels, headers, prefix, tuning):
     header = ctx.actions.declare_file(ctx.label.name + ".h")
     source = ctx.actions.declare_file(ctx.label.name + ".c")
     args = ctx.actions.args()
@@ -43,11 +58,12 @@ def _link(ctx, kernels, headers, prefix):
     args.add("-o", header.path[:-len(".h")])
     if prefix:
         args.add("--prefix", prefix)
+    args.add_all(tuning, format_each = "--tuning=%s")
     run_ttlink(
         ctx,
         mnemonic = "TritonLink",
         arguments = args,
-        inputs = headers,
+        inputs = depset(tuning, transitive = [headers]),
         outputs = [header, source],
         progress_message = "Linking Triton kernels %s into %s" % (", ".join([k.name for k in kernels]), header.short_path),
     )
@@ -68,7 +84,7 @@ def _triton_link_library_impl(ctx):
     if prefix:
         symbol_name(ctx.label, "prefix", prefix, "starts every linked symbol")
     variants = _variants(ctx, kernels, prefix)
-    header, source = _link(ctx, kernels, depset([variant.header for variant in variants]), prefix)
+    header, source = _link(ctx, kernels, depset([variant.header for variant in variants]), prefix, _tuning_files(ctx))
 
     cc_toolchain = find_cc_toolchain(ctx)
     features = cc_common.configure_features(
@@ -136,18 +152,9 @@ def _triton_link_library_impl(ctx):
         ),
     ]
 
-triton_link_library = rule(
+triton_link_library_rule = rule(
     implementation = _triton_link_library_impl,
-    doc = """Links Triton kernels into a C library; dependents use it like a cc_library.
-
-Dependents include the header by its path in the workspace, `#include "PKG/NAME.h"`, like a
-cc_library's header; `strip_include_prefix` and `include_prefix` change that path as they
-do for a cc_library. For every kernel API name `K` (prefixed by `prefix`):
-`K(stream, args..., algo_id)`, `K_default`, `K_get_num_algos`, `K_get_algo_name`,
-`load_K`, `unload_K` and `K_{algo}`. No link-time libcuda: the ttlink runtime opens
-libcuda.so.1 on first use; its CUDA headers come from the Triton toolchain.
-
-Output groups: `header` (NAME.h), `sources` (NAME.c and every variant source).""",
+    doc = "The rule behind `triton_link_library`, which JSON-encodes its `tuning` records.",
     attrs = {
         "alwayslink": attr.bool(doc = "As for cc_library: binaries link every object of the library, used or not."),
         "copts": attr.string_list(doc = "Extra C compiler flags for the generated sources."),
@@ -171,9 +178,33 @@ not starting with `ttlink_` or `cu[A-Z]`.""",
             doc = """Removed from the header's include path, as for cc_library:
 relative to the package, or to the repository with a leading `/` (e.g. `/pkg` for `#include "NAME.h"`).""",
         ),
+        "tuning": attr.string(default = "[]", doc = "JSON: list of records written by `ttlink record -o NAME.bzl`."),
         "_runtime": attr.label(default = "//ttlink/runtime", providers = [CcInfo]),
     },
     fragments = ["cpp"],
     provides = [CcInfo],
     toolchains = [TOOLCHAIN_TYPE] + use_cc_toolchain(),
 )
+
+def triton_link_library(name, kernels, tuning = [], **kwargs):
+    """Links Triton kernels into a C library; dependents use it like a cc_library.
+
+    Dependents include the header by its path in the workspace, `#include "PKG/NAME.h"`, like
+    a cc_library's header; `strip_include_prefix` and `include_prefix` change that path as
+    they do for a cc_library. For every kernel API name `K` (prefixed by `prefix`):
+    `K(stream, args..., algo_id)`, `K_default`, `K_get_num_algos`, `K_get_algo_name`,
+    `load_K`, `unload_K` and `K_{algo}`; with `tuning`, `K_autotuned`. No link-time libcuda:
+    the ttlink runtime opens libcuda.so.1 on first use; its CUDA headers come from the
+    Triton toolchain.
+
+    Output groups: `header` (NAME.h), `sources` (NAME.c and every variant source).
+
+    Args:
+      name: target name; the header is NAME.h.
+      kernels: triton_kernel targets; their API names must differ.
+      tuning: `RECORD`s loaded from .bzl files that `ttlink record -o NAME.bzl` wrote
+        (`load(":NAME.bzl", NAME = "RECORD")`): the config Triton's autotuner chose per
+        autotune key, for `K_autotuned` (`ttlink link --tuning`; docs/AUTOTUNE.md).
+      **kwargs: the other attributes of the rule (prefix, copts, deps, visibility, ...).
+    """
+    triton_link_library_rule(name = name, kernels = kernels, tuning = json.encode(tuning), **kwargs)
