@@ -1,5 +1,6 @@
 """`run_ttlink`: every action of the rules runs the toolchain's ttlink the same hermetic way;
-`assemble`: the TritonAssemble action of one variant, for both rules."""
+`assemble`: the TritonAssemble action of one variant, for both rules; `python_path`: where
+a kernel file finds its Python deps."""
 
 load(":toolchain.bzl", "TOOLCHAIN_TYPE", "find_triton_toolchain")
 
@@ -41,6 +42,22 @@ def run_ttlink(ctx, mnemonic, arguments, inputs, outputs, progress_message, env 
         execution_requirements = _EXECUTION_REQUIREMENTS,
         toolchain = TOOLCHAIN_TYPE,
     )
+
+def repository_root(file):
+    """The root of `file`'s repository relative to the execution root ("." for the main one)."""
+    return "/".join([part for part in [file.root.path, file.owner.workspace_root] if part]) or "."
+
+def repository_path(file):
+    """The file's path relative to its repository's root, as records and `ttlink configs` name kernel files."""
+    path = file.short_path
+    return path.split("/", 2)[2] if path.startswith("../") else path
+
+def python_path(deps):
+    """PYTHONPATH for a kernel file's Python deps (depset of File): their repository roots."""
+    roots = {".": True}
+    for file in deps.to_list():
+        roots[repository_root(file)] = True
+    return ":".join(roots.keys())
 
 def assemble(ctx, name, binaries, grid, embed_ptx, output_base, description, prefix = ""):
     """Writes the C of one variant from its per-target binaries (`ttlink assemble`).

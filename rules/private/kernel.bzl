@@ -2,7 +2,8 @@
 TritonAssemble action per config x specialisation (C for all targets)."""
 
 load("@rules_cuda//cuda:defs.bzl", "CudaArchsInfo")
-load(":actions.bzl", "assemble", "run_ttlink")
+load(":actions.bzl", "assemble", "python_path", "repository_path", "run_ttlink")
+load(":autotune.bzl", "autotune_configs")
 load(":providers.bzl", "TritonKernelInfo")
 load(":records.bzl", "recorded_configs", "recorded_hint_sets", "recorded_variants")
 load(
@@ -34,24 +35,11 @@ def _signature_entries(label, encoded):
             attr_fail(label, "signature", "must be a dict {parameter name: type or value}")
     return entries
 
-def _repository_path(file):
-    """The file's path relative to its repository's root, as records name kernel files."""
-    path = file.short_path
-    return path.split("/", 2)[2] if path.startswith("../") else path
-
 def _targets(ctx):
     if ctx.attr.targets:
         return parse_targets(ctx.label, ctx.attr.targets)
     from_flag = targets_from_cuda_archs(ctx.attr._cuda_archs[CudaArchsInfo])
     return from_flag or DEFAULT_TARGETS
-
-def _python_path(deps):
-    """Repository roots of the kernel's Python deps, relative to the execution root."""
-    roots = {".": True}
-    for file in deps.to_list():
-        root = "/".join([part for part in [file.root.path, file.owner.workspace_root] if part])
-        roots[root or "."] = True
-    return ":".join(roots.keys())
 
 def _compile(ctx, deps, kernel, params, signature, config, target, output, hints_tag):
     args = ctx.actions.args()
@@ -73,7 +61,7 @@ def _compile(ctx, deps, kernel, params, signature, config, target, output, hints
         inputs = depset([ctx.file.src], transitive = [deps]),
         outputs = [output],
         progress_message = "Compiling Triton kernel %s (%s; hints %s) for %s" % (kernel, config.description, hints_tag, target),
-        env = {"PYTHONPATH": _python_path(deps)} if ctx.attr.deps else {},
+        env = {"PYTHONPATH": python_path(deps)} if ctx.attr.deps else {},
     )
 
 def _triton_kernel_impl(ctx):
@@ -83,14 +71,20 @@ def _triton_kernel_impl(ctx):
     params = parse_signature(label, _signature_entries(label, ctx.attr.signature))
     recorded = recorded_variants(
         label,
-        _repository_path(ctx.file.src),
+        repository_path(ctx.file.src),
         ctx.attr.kernel,
         params,
         _decode(label, "records", ctx.attr.records, ["list"]),
     )
 
-    # No `configs` in the BUILD file (null): the recorded ones, else one empty config.
+    # No `configs` in the BUILD file (null): those of `autotune`, else the recorded ones, else
+    # one empty config.
     given_configs = _decode(label, "configs", ctx.attr.configs, ["list", "NoneType"])
+    autotune = _decode(label, "autotune", ctx.attr.autotune, ["dict", "NoneType"])
+    if autotune != None:
+        if given_configs != None:
+            attr_fail(label, "autotune", "and `configs` are both given; `autotune` carries the configs of the kernel's @triton.autotune")
+        given_configs = autotune_configs(label, repository_path(ctx.file.src), ctx.attr.kernel, params, autotune)
     configs = expand_configs(
         label,
         params,
@@ -143,6 +137,7 @@ def _triton_kernel_impl(ctx):
         TritonKernelInfo(
             name = name,
             kernel = ctx.attr.kernel,
+            autotune_key = autotune["key"] if autotune != None else None,
             targets = targets,
             headers = headers,
             sources = sources,
@@ -156,7 +151,8 @@ triton_kernel_rule = rule(
     implementation = _triton_kernel_impl,
     doc = "The rule behind the `triton_kernel` macro, which JSON-encodes the dict-valued attributes.",
     attrs = {
-        "configs": attr.string(mandatory = True, doc = "JSON: list of dicts {config key: number}, or null: from `records`."),
+        "autotune": attr.string(default = "null", doc = "JSON: the AUTOTUNE `ttlink configs` wrote, or null."),
+        "configs": attr.string(mandatory = True, doc = "JSON: list of dicts {config key: number}, or null: from `autotune` or `records`."),
         "deps": attr.label_list(allow_files = [".py"], doc = "Python files the kernel source imports."),
         "embed_ptx": attr.bool(doc = "Embed PTX as a JIT fallback for GPUs without a matching binary."),
         "grid": attr.string_list(mandatory = True, doc = "Three C expressions; `{KEY}` takes config values."),
@@ -182,6 +178,7 @@ def triton_kernel(
         signature,
         grid,
         configs = None,
+        autotune = None,
         num_warps = 4,
         num_stages = 3,
         specializations = "auto",
@@ -208,7 +205,12 @@ def triton_kernel(
       configs: list of dicts {KEY: number}; `num_warps` / `num_stages` keys override the
         defaults below. Every key must be used by `signature` or `grid`, and two configs
         must differ in more than keys only `grid` uses (they would compile to one binary).
-        Default: the configs of `records`, else `[{}]`.
+        Default: the configs of `autotune`, else those of `records`, else `[{}]`.
+      autotune: the `AUTOTUNE` of a .bzl file that `ttlink configs` wrote from the kernel's
+        `@triton.autotune` (`load(":NAME.bzl", NAME = "AUTOTUNE")`): its configs, in order,
+        instead of `configs`, and its key (TritonKernelInfo.autotune_key). It must be of
+        this `src` (its path from the repository root) and `kernel`. Keep it current with
+        `triton_autotune_test`. docs/AUTOTUNE.md.
       num_warps: default warps per program: a power of two up to 32.
       num_stages: default software pipelining stages.
       specializations: "auto" (every pointer and integer argument `:16`, plus a generic
@@ -238,6 +240,7 @@ def triton_kernel(
         signature = json.encode(signature),
         grid = grid,
         configs = json.encode(configs),
+        autotune = json.encode(autotune),
         num_warps = num_warps,
         num_stages = num_stages,
         specializations = json.encode(specializations),

@@ -9,6 +9,9 @@ the headers of one or more kernels into a dispatcher.""",
     fields = {
         "name": "str: the out name `K` of the kernel: the linked API is `K`, `K_default`, `K_get_num_algos`, ...",
         "kernel": "str: the name of the `@triton.jit` function in `src`.",
+        "autotune_key": """list of str, or None: the parameters the kernel's `@triton.autotune` is keyed
+  by (`key=[...]`), in its order, when `triton_kernel(autotune = ...)` gave the configs; None
+  otherwise. docs/AUTOTUNE.md.""",
         "targets": "list of str: the compile targets, e.g. `[\"cuda:80\", \"cuda:90\"]`.",
         "headers": "depset of File: one `.h` per variant, each carrying the `// ttlink-meta:` line.",
         "sources": "depset of File: one `.c` per variant.",

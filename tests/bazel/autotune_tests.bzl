@@ -1,0 +1,96 @@
+"""Analysis tests of `triton_kernel(autotune = ...)`: the configs and key come from the AUTOTUNE
+that `ttlink configs` wrote from the kernel's @triton.autotune; an AUTOTUNE of another kernel
+or file, or one beside `configs`, fails naming the attribute."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//examples:matmul_configs.bzl", MATMUL_AUTOTUNE = "AUTOTUNE")
+load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
+load(":validation_tests.bzl", "failure_test")
+
+_MATMUL_SIGNATURE = dict(
+    [(name, "*fp16") for name in ["a_ptr", "b_ptr", "c_ptr"]] +
+    [(name, "i32") for name in ["M", "N", "K", "stride_am", "stride_ak", "stride_bk", "stride_bn", "stride_cm", "stride_cn"]] +
+    [(name, "{%s}" % name) for name in ["BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K"]] +
+    [("GROUP_SIZE_M", "8")],
+)
+
+def _autotune_configs_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    info = analysistest.target_under_test(env)[TritonKernelInfo]
+
+    # The configs of examples/matmul.py's @triton.autotune, in its order: algo i is config i.
+    asserts.equals(env, [
+        {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64, "num_warps": 8, "num_stages": 3},
+        {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32, "num_warps": 4, "num_stages": 4},
+        {"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32, "num_warps": 4, "num_stages": 4},
+    ], [variant.config for variant in info.variants])
+    asserts.equals(env, ["M", "N", "K"], info.autotune_key)
+    return analysistest.end(env)
+
+autotune_configs_test = analysistest.make(_autotune_configs_test_impl)
+
+def _no_autotune_key_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.equals(env, None, analysistest.target_under_test(env)[TritonKernelInfo].autotune_key)
+    return analysistest.end(env)
+
+no_autotune_key_test = analysistest.make(_no_autotune_key_test_impl)
+
+# name -> (attributes overriding the valid kernel, expected message text)
+_BAD_AUTOTUNES = {
+    "autotune_and_configs": (
+        {"configs": [{"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 32}]},
+        "and `configs` are both given",
+    ),
+    "autotune_of_another_file": (
+        {"src": "testdata/kernels.py"},
+        "holds the configs of 'examples/matmul.py:matmul_autotuned', not of a kernel in `src` 'tests/bazel/testdata/kernels.py'",
+    ),
+    "autotune_of_another_kernel": (
+        {"kernel": "add_kernel"},
+        "'examples/matmul.py:matmul_autotuned' tunes @triton.jit function 'matmul_kernel', not `kernel` 'add_kernel'",
+    ),
+    "autotune_keyed_by_a_lost_parameter": (
+        {"autotune": dict(MATMUL_AUTOTUNE, key = ["M", "N", "L"])},
+        "'examples/matmul.py:matmul_autotuned' is keyed by 'L', which `signature` lacks",
+    ),
+    "autotune_of_another_format": (
+        {"autotune": dict(MATMUL_AUTOTUNE, format = 2)},
+        "is not an AUTOTUNE of format 1",
+    ),
+    "autotune_not_a_dict": ({"autotune": ["M"]}, "has the wrong shape"),
+}
+
+def autotune_test_suite(name):
+    """Declares kernels configured by an AUTOTUNE (manual: analysed only) and their tests.
+
+    Args:
+      name: the test_suite of all autotune tests.
+    """
+    tuned = dict(
+        src = "//examples:matmul.py",
+        autotune = MATMUL_AUTOTUNE,
+        grid = ["((M + BLOCK_SIZE_M - 1) / BLOCK_SIZE_M) * ((N + BLOCK_SIZE_N - 1) / BLOCK_SIZE_N)", "1", "1"],
+        kernel = "matmul_kernel",
+        signature = _MATMUL_SIGNATURE,
+        specializations = [{}],
+        tags = ["manual"],
+        targets = ["cuda:80"],
+    )
+    triton_kernel(name = "matmul_autotuned", **tuned)
+    autotune_configs_test(name = "autotune_configs_test", target_under_test = ":matmul_autotuned")
+    triton_kernel(name = "matmul_configured", **dict(tuned, autotune = None, configs = MATMUL_AUTOTUNE["configs"]))
+    no_autotune_key_test(name = "no_autotune_key_test", target_under_test = ":matmul_configured")
+    tests = [":autotune_configs_test", ":no_autotune_key_test"]
+    for target, (overrides, text) in _BAD_AUTOTUNES.items():
+        triton_kernel(name = target, **dict(tuned, **overrides))
+        failure_test(
+            name = target + "_test",
+            message = "//tests/bazel:%s: attribute 'autotune': %s" % (target, text),
+            target_under_test = ":" + target,
+        )
+        tests.append(":%s_test" % target)
+    native.test_suite(
+        name = name,
+        tests = tests,
+    )
