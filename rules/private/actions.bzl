@@ -53,7 +53,14 @@ def repository_path(file):
     return path.split("/", 2)[2] if path.startswith("../") else path
 
 def python_path(deps):
-    """PYTHONPATH for a kernel file's Python deps (depset of File): their repository roots."""
+    """Where a kernel file finds its Python deps.
+
+    Args:
+      deps: depset of File, the Python files the kernel file imports.
+
+    Returns:
+      PYTHONPATH: their repository roots, relative to the execution root.
+    """
     roots = {".": True}
     for file in deps.to_list():
         roots[repository_root(file)] = True
