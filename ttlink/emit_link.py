@@ -39,6 +39,8 @@ def emit_link(groups: Sequence[KernelGroup], prefix: str) -> LinkedSources:
     ]
     source_parts = [f"{banner}\n{includes}\n\n{EXTERN_C_BEGIN}"]
     if any(group.tuning is not None for group in groups):
+        if backend is BACKENDS["cuda"]:
+            source_parts[0] += '\n\n#include "ttlink_runtime.h"'
         source_parts.append(NEAREST_KEY)
     for group in groups:
         source_parts += _define_api(group, prefix, backend)
@@ -85,6 +87,12 @@ def _declare_api(group: KernelGroup, base: str, backend: Backend) -> str:
             f"   ({key}); for a key it lacks, the nearest key's (docs/AUTOTUNE.md). */",
             f"{backend.result} {base}_autotuned({backend.stream} stream{params});",
         ]
+        if backend is BACKENDS["cuda"]:
+            lines += [
+                "/* on != 0: K_autotuned times every algo on the first call of each key and context and runs",
+                "   the fastest from then on (as TTLINK_AUTOTUNE=1 does for every kernel; docs/AUTOTUNE.md). */",
+                f"void {base}_autotune_enable(int on);",
+            ]
     return "\n".join(lines)
 
 
@@ -186,24 +194,49 @@ def _file_name(path: str) -> str:
 def _define_autotuned(
     group: KernelGroup, base: str, params: str, args: str, algos: str, backend: Backend, names: list[str]
 ) -> list[str]:
-    """The tuning table and K_autotuned, which looks the call's key up in it."""
+    """The tuning table and K_autotuned, which looks the call's key up in it; for CUDA through
+    the runtime, which may tune the key at run time instead."""
     tuning = group.tuning
     assert tuning is not None
-    keys_name, algos_name = names
+    keys_name, algos_name, table_algo, call, run, state = names
     width = len(tuning.key)
     rows = "".join(
         f"  {{{', '.join(map(str, values))}}}, /* {group.algos[algo].name} */\n" for values, algo in tuning.entries
     )
     choices = ", ".join(str(algo) for _, algo in tuning.entries)
-    return [
+    key = f"  const int64_t ttlink_key[{width}] = {{{', '.join(f'(int64_t){name}' for name in tuning.key)}}};\n"
+    parts = [
         f"/* {base}'s tuning table from {_file_name(tuning.source)}: ({', '.join(tuning.key)}) -> algo_id, by key. */\n"
         f"static const int64_t {keys_name}[][{width}] = {{\n{rows}}};",
         f"static const int {algos_name}[] = {{{choices}}};",
-        f"{backend.result} {base}_autotuned({backend.stream} stream{params})\n{{\n"
-        f"  const int64_t ttlink_key[{width}] = {{{', '.join(f'(int64_t){name}' for name in tuning.key)}}};\n"
-        f"  int ttlink_algo = ttlink_nearest_key(&{keys_name}[0][0], {algos_name}, "
-        f"(int)(sizeof {algos_name} / sizeof {algos_name}[0]), {width}, ttlink_key);\n"
-        f"  return {algos}[ttlink_algo](stream{args});\n}}",
+        f"static int {table_algo}(const int64_t *key)\n{{\n"
+        f"  return ttlink_nearest_key(&{keys_name}[0][0], {algos_name}, "
+        f"(int)(sizeof {algos_name} / sizeof {algos_name}[0]), {width}, key);\n}}",
+    ]
+    signature = f"{backend.result} {base}_autotuned({backend.stream} stream{params})"
+    if backend is not BACKENDS["cuda"]:  # no runtime to tune with: the table alone
+        return parts + [f"{signature}\n{{\n{key}  return {algos}[{table_algo}(ttlink_key)](stream{args});\n}}"]
+    members = "".join(f"  {c_type} {name};\n" for c_type, name in group.params)
+    fields = "".join(f", call->{name}" for _, name in group.params)
+    values = ", ".join(name for _, name in group.params)
+    slots = "TTLINK_TUNING_SLOTS"
+    return parts + [
+        f"/* A call of {base}_autotuned, for the runtime to run any algo on while it tunes. */\n"
+        f"struct {call} {{\n{members}}};",
+        f"static CUresult {run}(int algo_id, CUstream stream, const void *arguments)\n{{\n"
+        f"  const struct {call} *call = arguments;\n"
+        f"  return {algos}[algo_id](stream{fields});\n}}",
+        f"/* The algo decided per (context, key) at run time (ttlink_runtime.h). */\n"
+        f"static int {state}_states[{slots}];\n"
+        f"static uint64_t {state}_contexts[{slots}];\n"
+        f"static int64_t {state}_keys[{slots} * {width}];\n"
+        f"static int {state}_algos[{slots}];\n"
+        f"static struct ttlink_tuning {state} = {{{width}, {len(group.algos)}, 0, {state}_states, "
+        f"{state}_contexts, {state}_keys, {state}_algos}};",
+        f"void {base}_autotune_enable(int on)\n{{\n"
+        f"  __atomic_store_n(&{state}.enabled, on != 0, __ATOMIC_RELAXED);\n}}",
+        f"{signature}\n{{\n{key}  const struct {call} ttlink_call = {{{values}}};\n"
+        f"  return ttlink_autotune(&{state}, ttlink_key, {table_algo}, {run}, stream, &ttlink_call);\n}}",
     ]
 
 

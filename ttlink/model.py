@@ -305,6 +305,8 @@ def api_names(group: KernelGroup, prefix: str) -> list[str]:
     ]
     if group.tuning is not None:
         names.append(f"{base}_autotuned")
+        if group.backend == "cuda":
+            names.append(f"{base}_autotune_enable")
     for algo in group.algos:
         names += [f"{base}_{algo.name}", f"load_{base}_{algo.name}", f"unload_{base}_{algo.name}"]
     for algo in group.algos:
@@ -321,9 +323,12 @@ def internal_names(group: KernelGroup, prefix: str) -> list[str]:
 
 
 def tuning_names(group: KernelGroup, prefix: str) -> list[str]:
-    """The static names of `group`'s tuning table: its keys and their algos."""
+    """The static names of `group`'s tuning: its table's keys and algos, the table's lookup, the
+    struct of a call, the function running an algo on one, and the run-time tuning state."""
     base = f"ttlink_{prefix}{group.name}"
-    return [f"{base}_tuned_keys", f"{base}_tuned_algos"] if group.tuning is not None else []
+    if group.tuning is None:
+        return []
+    return [f"{base}_{name}" for name in ("tuned_keys", "tuned_algos", "table_algo", "call", "run_algo", "tuning")]
 
 
 def check_names(groups: Sequence[KernelGroup], prefix: str) -> None:

@@ -97,7 +97,9 @@ def compile_c(
     assert compiler, "no C compiler on PATH"
     language = ["-x", "c++", "-std=c++17"] if cplusplus else ["-std=c11"]
     warnings = ["-Wall", "-Wextra", "-Wshadow", "-Werror"] if strict else []
-    command = [compiler, *language, *warnings, f"-I{cuda_include_dir}"]
+    from ttlink import RUNTIME_INCLUDE_DIR
+
+    command = [compiler, *language, *warnings, f"-I{cuda_include_dir}", f"-I{RUNTIME_INCLUDE_DIR}"]
     if output is None:
         command += ["-fsyntax-only", *map(str, sources)]
     else:
@@ -185,6 +187,9 @@ def load_dispatcher(out: Path, headers: Sequence[Path], cuda_include_dir: Path, 
     stubs = out.parent / "stubs.c"
     stubs.write_text(recording_stubs(headers))
     library = out.parent / f"lib{out.name}.so"
-    result = compile_c([Path(f"{out}.c"), stubs], cuda_include_dir, output=library, strict=strict)
+    from ttlink import RUNTIME_INCLUDE_DIR
+
+    runtime = [RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"] if "ttlink_runtime.h" in Path(f"{out}.c").read_text() else []
+    result = compile_c([Path(f"{out}.c"), stubs, *runtime], cuda_include_dir, output=library, strict=strict)
     assert result.returncode == 0, result.stderr
     return Dispatcher(library, Path(f"{out}.h"))

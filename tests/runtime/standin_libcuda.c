@@ -11,6 +11,9 @@
  *   STANDIN_PARAM_SIZES   byte size of each kernel parameter, so launches log argument bytes
  *   STANDIN_LOAD_DELAY_US sleep inside cuModuleLoadData, to widen first-launch races
  *   STANDIN_LAUNCH_DELAY_US sleep inside cuLaunchKernel, to widen launch/unload races
+ *   STANDIN_EVENT_MS      "BLOCK:MS,...": how long a launch of BLOCK threads per block takes
+ *                         (default 1 ms), as CUDA events on the launching thread time it
+ *   STANDIN_CAPTURING     set: cuStreamIsCapturing says every stream is being captured
  * Built without cuCtxGetId when compiled with -DSTANDIN_NO_CTX_ID (drivers before CUDA 12).
  *
  * Using a function of an unloaded module is undefined in the real driver; here it aborts with
@@ -64,6 +67,11 @@ static int param_sizes[MAX_PARAMS];
 static int num_param_sizes;
 static int load_delay_us;
 static int launch_delay_us;
+static char event_ms[512];
+static int capturing;
+/* The launching thread's clock, which its launches advance: events time the launches made
+ * between them by the thread that records them, as a stream's events would. */
+static __thread double thread_clock_ms;
 static struct standin_module *modules;
 static struct standin_context contexts[MAX_CONTEXTS];
 static unsigned long long next_context_id = 1;
@@ -98,6 +106,17 @@ static void read_config(void) {
   if (value != NULL) load_delay_us = atoi(value);
   value = getenv("STANDIN_LAUNCH_DELAY_US");
   if (value != NULL) launch_delay_us = atoi(value);
+  value = getenv("STANDIN_EVENT_MS");
+  if (value != NULL) snprintf(event_ms, sizeof event_ms, ",%s,", value);
+  capturing = getenv("STANDIN_CAPTURING") != NULL;
+}
+
+/* How long STANDIN_EVENT_MS says a launch of `block_x` threads per block takes. */
+static double launch_ms(unsigned int block_x) {
+  char key[32];
+  snprintf(key, sizeof key, ",%u:", block_x);
+  const char *found = strstr(event_ms, key);
+  return found != NULL ? atof(found + strlen(key)) : 1.0;
 }
 
 /* Reports a use of a function whose module was unloaded, which the real driver does not
@@ -290,6 +309,47 @@ CUresult cuLaunchKernel(CUfunction handle, unsigned int grid_x, unsigned int gri
   } else {
     status = injected("cuLaunchKernel");
   }
+  if (status == CUDA_SUCCESS) thread_clock_ms += launch_ms(block_x);
   __atomic_sub_fetch(&module->launching, 1, __ATOMIC_SEQ_CST);
   return status;
+}
+
+/* An event is the recording thread's clock when it was recorded. */
+CUresult cuEventCreate(CUevent *event, unsigned int flags) {
+  CUresult status = injected("cuEventCreate");
+  if (status != CUDA_SUCCESS) return status;
+  *event = (CUevent)calloc(1, sizeof(double));
+  record("event_create flags=%u", flags);
+  return *event != NULL ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+CUresult cuEventRecord(CUevent event, CUstream stream) {
+  *(double *)event = thread_clock_ms;
+  record("event_record stream=%p", (void *)stream);
+  return injected("cuEventRecord");
+}
+
+CUresult cuEventSynchronize(CUevent event) {
+  (void)event;
+  return injected("cuEventSynchronize");
+}
+
+/* The runtime resolves the name every driver exports; cuda.h of CUDA 13 renames it to _v2. */
+#undef cuEventElapsedTime
+CUresult cuEventElapsedTime(float *milliseconds, CUevent start, CUevent end) {
+  *milliseconds = (float)(*(double *)end - *(double *)start);
+  return injected("cuEventElapsedTime");
+}
+
+CUresult cuEventDestroy_v2(CUevent event) {
+  record("event_destroy event=%p", (void *)event);
+  free(event);
+  return CUDA_SUCCESS;
+}
+
+CUresult cuStreamIsCapturing(CUstream stream, CUstreamCaptureStatus *status) {
+  pthread_once(&config_once, read_config);
+  *status = capturing ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
+  record("is_capturing stream=%p capturing=%d", (void *)stream, capturing);
+  return injected("cuStreamIsCapturing");
 }

@@ -31,6 +31,13 @@ struct ttlink_driver {
   CUresult (*launch_kernel)(CUfunction function, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
                             unsigned int block_x, unsigned int block_y, unsigned int block_z,
                             unsigned int shared_bytes, CUstream stream, void **params, void **extra);
+  /* Run-time tuning only: without them K_autotuned runs the table's choice. */
+  CUresult (*event_create)(CUevent *event, unsigned int flags);
+  CUresult (*event_record)(CUevent event, CUstream stream);
+  CUresult (*event_synchronize)(CUevent event);
+  CUresult (*event_elapsed_time)(float *milliseconds, CUevent start, CUevent end);
+  CUresult (*event_destroy)(CUevent event);
+  CUresult (*stream_is_capturing)(CUstream stream, CUstreamCaptureStatus *status);
 };
 
 /* A module loaded for one context. Nodes are never freed: readers walk the list without the
@@ -55,6 +62,8 @@ static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
 /* TTLINK_REPORT_VARIANTS, read with the driver: written once under driver_once, which every
  * launch passes before it reads this. */
 static int report_variants;
+/* TTLINK_AUTOTUNE, read with the driver likewise. */
+static int autotune_everywhere;
 
 static void *symbol(void *library, const char *name, int *missing) {
   void *address = dlsym(library, name);
@@ -62,9 +71,14 @@ static void *symbol(void *library, const char *name, int *missing) {
   return address;
 }
 
+static int is_set(const char *variable) {
+  const char *value = getenv(variable);
+  return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
+}
+
 static void resolve_driver(void) {
-  const char *report = getenv("TTLINK_REPORT_VARIANTS");
-  report_variants = report != NULL && report[0] != '\0' && strcmp(report, "0") != 0;
+  report_variants = is_set("TTLINK_REPORT_VARIANTS");
+  autotune_everywhere = is_set("TTLINK_AUTOTUNE");
   const char *path = getenv("TTLINK_LIBCUDA_PATH");
   void *library = dlopen(path != NULL && path[0] != '\0' ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (library == NULL) {
@@ -85,6 +99,16 @@ static void resolve_driver(void) {
   TTLINK_RESOLVE(launch_kernel, "cuLaunchKernel");
   int optional = 0;
   *(void **)(&driver.ctx_get_id) = symbol(library, "cuCtxGetId", &optional);
+  int timing_missing = 0;
+#define TTLINK_RESOLVE_TIMING(field, name) *(void **)(&driver.field) = symbol(library, name, &timing_missing)
+  TTLINK_RESOLVE_TIMING(event_create, "cuEventCreate");
+  TTLINK_RESOLVE_TIMING(event_record, "cuEventRecord");
+  TTLINK_RESOLVE_TIMING(event_synchronize, "cuEventSynchronize");
+  TTLINK_RESOLVE_TIMING(event_elapsed_time, "cuEventElapsedTime");
+  TTLINK_RESOLVE_TIMING(event_destroy, "cuEventDestroy_v2");
+  TTLINK_RESOLVE_TIMING(stream_is_capturing, "cuStreamIsCapturing");
+  if (timing_missing) driver.stream_is_capturing = NULL; /* tells tuning it cannot time */
+#undef TTLINK_RESOLVE_TIMING
 #undef TTLINK_RESOLVE
   if (missing) {
     dlclose(library);
@@ -282,4 +306,87 @@ CUresult ttlink_unload(struct ttlink_variant *variant) {
   }
   pthread_mutex_unlock(&variant->lock);
   return status;
+}
+
+enum { TTLINK_SLOT_EMPTY, TTLINK_SLOT_CLAIMED, TTLINK_SLOT_TUNING, TTLINK_SLOT_DECIDED };
+
+static uint64_t slot_hash(uint64_t context, const int64_t *key, int key_length) {
+  uint64_t hash = 14695981039346656037ull ^ context; /* FNV-1a over the context and key values */
+  for (int i = 0; i < key_length; ++i) hash = (hash ^ (uint64_t)key[i]) * 1099511628211ull;
+  return hash ^ (hash >> 29);
+}
+
+/* Whether tuning may time launches on `stream` now: never while it is being captured into a
+ * graph (the launches would be recorded, not run), nor when capture status is unknown. */
+static int may_time(CUstream stream) {
+  CUstreamCaptureStatus status;
+  return driver.stream_is_capturing != NULL && driver.stream_is_capturing(stream, &status) == CUDA_SUCCESS &&
+         status == CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
+/* The fastest algo on `stream`, or `fallback` if timing fails. */
+static int fastest_algo(struct ttlink_tuning *tuning, int fallback, ttlink_run_algo run, CUstream stream,
+                        const void *call) {
+  CUevent start, end;
+  if (driver.event_create(&start, CU_EVENT_DEFAULT) != CUDA_SUCCESS) return fallback;
+  if (driver.event_create(&end, CU_EVENT_DEFAULT) != CUDA_SUCCESS) {
+    driver.event_destroy(start);
+    return fallback;
+  }
+  int best = fallback, timed = 0;
+  float best_ms = 0;
+  for (int algo = 0; algo < tuning->num_algos; ++algo) { /* loads each module before timing */
+    if (run(algo, stream, call) != CUDA_SUCCESS) continue;
+    int failed = driver.event_record(start, stream) != CUDA_SUCCESS;
+    for (int i = 0; i < TTLINK_TUNING_RUNS && !failed; ++i) failed = run(algo, stream, call) != CUDA_SUCCESS;
+    float ms;
+    failed = failed || driver.event_record(end, stream) != CUDA_SUCCESS ||
+             driver.event_synchronize(end) != CUDA_SUCCESS || driver.event_elapsed_time(&ms, start, end) != CUDA_SUCCESS;
+    if (!failed && (!timed || ms < best_ms)) {
+      best = algo;
+      best_ms = ms;
+      timed = 1;
+    }
+  }
+  driver.event_destroy(start);
+  driver.event_destroy(end);
+  return best;
+}
+
+CUresult ttlink_autotune(struct ttlink_tuning *tuning, const int64_t *key, ttlink_table_algo table_algo,
+                         ttlink_run_algo run, CUstream stream, const void *call) {
+  uint64_t context;
+  pthread_once(&driver_once, resolve_driver);
+  int on = autotune_everywhere || __atomic_load_n(&tuning->enabled, __ATOMIC_RELAXED);
+  if (!on || current_context_key(&context) != CUDA_SUCCESS) return run(table_algo(key), stream, call);
+  int n = tuning->key_length;
+  size_t key_bytes = (size_t)n * sizeof key[0];
+  uint64_t hash = slot_hash(context, key, n);
+  for (int probe = 0; probe < TTLINK_TUNING_SLOTS; ++probe) {
+    int slot = (int)((hash + (uint64_t)probe) % TTLINK_TUNING_SLOTS);
+    int state = __atomic_load_n(&tuning->states[slot], __ATOMIC_ACQUIRE);
+    if (state == TTLINK_SLOT_EMPTY) {
+      if (!may_time(stream)) return run(table_algo(key), stream, call);
+      int expected = TTLINK_SLOT_EMPTY;
+      if (!__atomic_compare_exchange_n(&tuning->states[slot], &expected, TTLINK_SLOT_CLAIMED, 0, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE)) {
+        state = expected; /* another thread claimed it first: see whose key it holds */
+      } else {
+        tuning->contexts[slot] = context;
+        memcpy(&tuning->keys[(size_t)slot * (size_t)n], key, key_bytes);
+        __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_TUNING, __ATOMIC_RELEASE);
+        int best = fastest_algo(tuning, table_algo(key), run, stream, call);
+        tuning->algos[slot] = best;
+        __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_DECIDED, __ATOMIC_RELEASE);
+        return run(best, stream, call);
+      }
+    }
+    while (state == TTLINK_SLOT_CLAIMED) { /* its key is being written: a few stores */
+      sched_yield();
+      state = __atomic_load_n(&tuning->states[slot], __ATOMIC_ACQUIRE);
+    }
+    if (tuning->contexts[slot] == context && memcmp(&tuning->keys[(size_t)slot * (size_t)n], key, key_bytes) == 0)
+      return run(state == TTLINK_SLOT_DECIDED ? tuning->algos[slot] : table_algo(key), stream, call);
+  }
+  return run(table_algo(key), stream, call); /* every slot holds another key */
 }

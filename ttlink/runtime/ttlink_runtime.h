@@ -78,6 +78,45 @@ CUresult ttlink_load(struct ttlink_variant *variant);
  * the loaded function have returned from cuLaunchKernel, and later ones load it again. */
 CUresult ttlink_unload(struct ttlink_variant *variant);
 
+/*
+ * Run-time tuning of a generated `K_autotuned` (docs/AUTOTUNE.md). The dispatcher defines one
+ * `struct ttlink_tuning` per tuned kernel: a fixed open-addressing table of the algo decided
+ * per (context, key), never resized and never freed. A slot goes from empty to claimed (its
+ * key being written) to tuning to decided, each step published with release order, so a
+ * call whose key is decided reads the slot without a lock and allocates nothing.
+ */
+#define TTLINK_TUNING_SLOTS 256 /* per kernel: the (context, key)s it can decide */
+
+/* Runs algo `algo_id` of the call `call` (the dispatcher's arguments) on `stream`. */
+typedef CUresult (*ttlink_run_algo)(int algo_id, CUstream stream, const void *call);
+/* The algo the compiled-in tuning table gives `key`. */
+typedef int (*ttlink_table_algo)(const int64_t *key);
+
+struct ttlink_tuning {
+  int key_length;
+  int num_algos;
+  int enabled;       /* atomic: K_autotune_enable */
+  int *states;       /* atomic, TTLINK_TUNING_SLOTS of them */
+  uint64_t *contexts; /* the context of each slot */
+  int64_t *keys;     /* key_length values per slot */
+  int *algos;        /* the algo decided, once the slot's state says so */
+};
+
+/*
+ * Runs the call in the algo decided for the current context and `key`. Undecided, when
+ * run-time tuning is on (K_autotune_enable(1), or TTLINK_AUTOTUNE set and neither empty nor
+ * "0" when the runtime opens the driver) and `stream` is not being captured: runs each algo
+ * once (which loads it), then times it over TTLINK_TUNING_RUNS launches between two CUDA events
+ * on `stream`; decides the fastest for this context and key, and runs it. Otherwise, and while another
+ * thread tunes the key, and when the table is full or an event call fails: `table_algo(key)`.
+ * Tuning runs the kernel 1 + 1 + TTLINK_TUNING_RUNS times per algo on the caller's arguments:
+ * only for kernels that may run repeatedly on their own output (as Triton's autotuner without
+ * restore_value).
+ */
+#define TTLINK_TUNING_RUNS 3
+CUresult ttlink_autotune(struct ttlink_tuning *tuning, const int64_t *key, ttlink_table_algo table_algo,
+                         ttlink_run_algo run, CUstream stream, const void *call);
+
 #ifdef __cplusplus
 }
 #endif

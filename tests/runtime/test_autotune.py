@@ -1,0 +1,152 @@
+"""Run-time tuning of K_autotuned on the CPU: a dispatcher of a kernel compiled for real with
+2, 4 and 8 warps (64, 128 and 256 threads per block) and a tuning table keyed on `n`, driven
+against the stand-in libcuda, whose CUDA events time each launch as STANDIN_EVENT_MS says its
+block size takes. Built with ASan + UBSan, and TSan for the race (docs/AUTOTUNE.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_runtime import GENERIC_SIG, HERE, KERNELS, SANITIZE, _cc
+
+from ttlink import RUNTIME_INCLUDE_DIR
+from ttlink.compile import main as compile_main
+from ttlink.link import main as link_main
+
+PARAMS = ["out_ptr", "n", "b1", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
+PARAMS += ["f16", "bf16", "f32", "f64", "unit", "BLOCK"]
+WARPS = (2, 4, 8)
+# The table: n = 64 chose 8 warps, n = 4096 chose 2. Faked times: 4 warps is the fastest.
+TABLE = {64: 8, 4096: 2}
+EVENT_MS = "64:3,128:1,256:2"
+FASTEST, TABLE_64 = 128, 256
+# One tuning of a key: per algo, one run (which loads it) and TTLINK_TUNING_RUNS timed ones.
+TUNING = [64, 64, 64, 64, 128, 128, 128, 128, 256, 256, 256, 256]
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory, cuda_include_dir):
+    out = tmp_path_factory.mktemp("autotune")
+    headers = []
+    for warps in WARPS:
+        compile_main(
+            [str(KERNELS), "-n", "every_scalar", "-s", GENERIC_SIG, "-w", str(warps), "--target", "cuda:90"]
+            + ["-g", "(n + BLOCK - 1) / BLOCK, 1, 1", "-on", "tuned", "-o", str(out / f"w{warps}")]
+        )
+        headers.append(str(out / f"w{warps}.h"))
+    choices = [
+        {
+            "config": {"BLOCK": 64, "num_stages": 3, "num_warps": warps},
+            "key": [n, "torch.float32"],
+            "targets": ["cuda:90"],
+        }
+        for n, warps in TABLE.items()
+    ]
+    record = {
+        "format": 1,
+        "kernels": [
+            {
+                "file": "tests/runtime/fixtures/kernels.py",
+                "kernel": "every_scalar",
+                "params": PARAMS,
+                "specializations": [],
+                "tuning": {"choices": choices, "key": ["n"]},
+            }
+        ],
+    }
+    (out / "tuning.json").write_text(json.dumps(record))
+    link_main([*headers, "--tuning", str(out / "tuning.json"), "-o", str(out / "tuned")])
+    include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
+    _cc(["-shared", "-fPIC", *include, str(HERE / "standin_libcuda.c"), "-o", str(out / "standin.so")])
+    sources = [
+        str(out / "tuned.c"),
+        *(str(out / f"w{w}.c") for w in WARPS),
+        str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"),
+    ]
+    for variant, flags in SANITIZE.items():
+        _cc(
+            [*flags, "-g", "-O1", "-Wall", "-Wextra", "-Werror", *include, "-include", str(out / "tuned.h")]
+            + [str(HERE / "autotune_harness.c"), *sources, "-o", str(out / f"harness_{variant}"), "-ldl", "-lpthread"]
+        )
+    return out
+
+
+def run(out: Path, *args: str, variant: str = "asan", **env: str) -> tuple[int, list[str]]:
+    """(status the harness printed, the stand-in's log lines)."""
+    log = out / f"log-{len(list(out.glob('log-*')))}"
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TTLINK_", "STANDIN_"))},
+        "TTLINK_LIBCUDA_PATH": str(out / "standin.so"),
+        "STANDIN_LOG": str(log),
+        "STANDIN_EVENT_MS": EVENT_MS,
+        "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+        "TSAN_OPTIONS": "halt_on_error=1",
+        **env,
+    }
+    result = subprocess.run([str(out / f"harness_{variant}"), *args], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, result.stderr
+    return int(re.search(r"status=(-?\d+)", result.stdout)[1]), log.read_text().splitlines()
+
+
+def blocks(lines: list[str]) -> list[int]:
+    """Threads per block of each launch, in order: which algo ran."""
+    return [int(re.search(r" block=(\d+),", line)[1]) for line in lines if line.startswith("launch ")]
+
+
+def count(lines: list[str], what: str) -> int:
+    return sum(line.startswith(what + " ") for line in lines)
+
+
+def test_off_by_default_the_table_decides(harness):
+    status, lines = run(harness, "calls", "64", "2")
+    assert (status, blocks(lines), count(lines, "event_record")) == (0, [TABLE_64, TABLE_64], 0)
+    status, lines = run(harness, "calls", "1000", "1")  # nearer 4096 than 64: 2 warps
+    assert (status, blocks(lines)) == (0, [64])
+
+
+@pytest.mark.parametrize("how", ["enable", "environment"])
+def test_first_use_times_every_algo_and_keeps_the_fastest(harness, how):
+    if how == "enable":
+        status, lines = run(harness, "enabled", "64", "3")
+    else:
+        status, lines = run(harness, "calls", "64", "3", TTLINK_AUTOTUNE="1")
+    assert (status, blocks(lines)) == (0, [*TUNING, FASTEST, FASTEST, FASTEST])
+    assert (count(lines, "event_record"), count(lines, "event_create"), count(lines, "event_destroy")) == (6, 2, 2)
+    assert all("stream=0x5a5a" in line for line in lines if line.startswith(("event_record", "is_capturing")))
+
+
+def test_the_environment_variable_set_to_0_is_off(harness):
+    status, lines = run(harness, "calls", "64", "2", TTLINK_AUTOTUNE="0")
+    assert (status, blocks(lines)) == (0, [TABLE_64, TABLE_64])
+
+
+def test_never_while_the_stream_is_captured(harness):
+    status, lines = run(harness, "enabled", "64", "2", STANDIN_CAPTURING="1")
+    assert (status, blocks(lines), count(lines, "event_record")) == (0, [TABLE_64, TABLE_64], 0)
+    assert count(lines, "is_capturing") == 2  # asked again: the key stays undecided
+
+
+def test_each_context_tunes_its_own(harness):
+    status, lines = run(harness, "contexts", "64", STANDIN_DEVICES="9.0,9.0")
+    assert (status, blocks(lines)) == (0, [*TUNING, FASTEST, *TUNING, FASTEST, FASTEST])
+
+
+def test_a_failing_event_leaves_the_table_choice(harness):
+    status, lines = run(harness, "enabled", "64", "2", STANDIN_FAIL="cuEventCreate:2")
+    assert (status, blocks(lines)) == (0, [TABLE_64, TABLE_64])
+
+
+@pytest.mark.parametrize("variant", SANITIZE)
+def test_32_threads_on_one_key_tune_it_once(harness, variant):
+    status, lines = run(harness, "race", "64", "32", variant=variant)
+    launched = blocks(lines)
+    assert status == 0 and len(launched) == 32 * 4 + len(TUNING)
+    assert count(lines, "event_record") == 6 and launched.count(64) == 4  # one tuning
+    # Calls during the tuning run the table's algo, every later one the fastest.
+    assert set(launched) == {64, 128, 256} and launched[-1] == FASTEST
