@@ -92,6 +92,11 @@ def _declare_api(group: KernelGroup, base: str, backend: Backend) -> str:
                 "/* on != 0: K_autotuned times every algo on the first call of each key and context and runs",
                 "   the fastest from then on (as TTLINK_AUTOTUNE=1 does for every kernel; docs/AUTOTUNE.md). */",
                 f"void {base}_autotune_enable(int on);",
+                '/* The keys decided in the current context, as lines "V1 ... VN ALGO_NAME\\n"; returns the',
+                "   text's length, as snprintf does (-1: no current context). */",
+                f"int {base}_tuning_export(char *buffer, size_t size);",
+                "/* Decides the keys such text names, for the current context (docs/AUTOTUNE.md). */",
+                f"{backend.result} {base}_tuning_import(const char *text);",
             ]
     return "\n".join(lines)
 
@@ -150,7 +155,7 @@ def _define_api(group: KernelGroup, prefix: str, backend: Backend) -> list[str]:
         calls = "".join(f"  {action}_{base}_{algo.name}();\n" for algo in group.algos)
         parts.append(f"void {action}_{base}(void)\n{{\n{calls}}}")
     if group.tuning is not None:
-        parts += _define_autotuned(group, base, params, args, algos, backend, tuning_names(group, prefix))
+        parts += _define_autotuned(group, base, params, args, (algos, algo_names), backend, tuning_names(group, prefix))
     return parts
 
 
@@ -192,13 +197,14 @@ def _file_name(path: str) -> str:
 
 
 def _define_autotuned(
-    group: KernelGroup, base: str, params: str, args: str, algos: str, backend: Backend, names: list[str]
+    group: KernelGroup, base: str, params: str, args: str, tables: tuple[str, str], backend: Backend, names: list[str]
 ) -> list[str]:
     """The tuning table and K_autotuned, which looks the call's key up in it; for CUDA through
     the runtime, which may tune the key at run time instead."""
     tuning = group.tuning
     assert tuning is not None
     keys_name, algos_name, table_algo, call, run, state = names
+    algos, algo_names = tables  # the group's algo functions and names, by algo_id
     width = len(tuning.key)
     rows = "".join(
         f"  {{{', '.join(map(str, values))}}}, /* {group.algos[algo].name} */\n" for values, algo in tuning.entries
@@ -231,10 +237,15 @@ def _define_autotuned(
         f"static uint64_t {state}_contexts[{slots}];\n"
         f"static int64_t {state}_keys[{slots} * {width}];\n"
         f"static int {state}_algos[{slots}];\n"
-        f"static struct ttlink_tuning {state} = {{{width}, {len(group.algos)}, 0, {state}_states, "
-        f"{state}_contexts, {state}_keys, {state}_algos}};",
+        f"static struct ttlink_tuning {state} = {{\n"
+        f"  .key_length = {width},\n  .num_algos = {len(group.algos)},\n  .algo_names = {algo_names},\n"
+        f"  .states = {state}_states,\n  .contexts = {state}_contexts,\n  .keys = {state}_keys,\n"
+        f"  .algos = {state}_algos,\n}};",
         f"void {base}_autotune_enable(int on)\n{{\n"
         f"  __atomic_store_n(&{state}.enabled, on != 0, __ATOMIC_RELAXED);\n}}",
+        f"int {base}_tuning_export(char *buffer, size_t size)\n{{\n"
+        f"  return ttlink_tuning_export(&{state}, buffer, size);\n}}",
+        f"CUresult {base}_tuning_import(const char *text)\n{{\n  return ttlink_tuning_import(&{state}, text);\n}}",
         f"{signature}\n{{\n{key}  const struct {call} ttlink_call = {{{values}}};\n"
         f"  return ttlink_autotune(&{state}, ttlink_key, {table_algo}, {run}, stream, &ttlink_call);\n}}",
     ]

@@ -306,7 +306,7 @@ def api_names(group: KernelGroup, prefix: str) -> list[str]:
     if group.tuning is not None:
         names.append(f"{base}_autotuned")
         if group.backend == "cuda":
-            names.append(f"{base}_autotune_enable")
+            names += [f"{base}_autotune_enable", f"{base}_tuning_export", f"{base}_tuning_import"]
     for algo in group.algos:
         names += [f"{base}_{algo.name}", f"load_{base}_{algo.name}", f"unload_{base}_{algo.name}"]
     for algo in group.algos:

@@ -5,7 +5,7 @@
  * keyed on `n`. Prints `key=value` lines; the tests read them and the stand-in's log.
  *
  * usage: autotune_harness SCENARIO N [ARG]   (scenarios: calls N COUNT, enabled N COUNT,
- *                                            race N THREADS, contexts N)
+ *                                            race N THREADS, contexts N, roundtrip N, import N TEXT)
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -65,6 +65,8 @@ static int race(int32_t n, int threads) {
   pthread_barrier_destroy(&start);
   free(racers);
   free(ids);
+  set_current(context); /* one more call, after the key is decided */
+  if (status == 0) status = calls(n, 1);
   printf("status=%d\n", status);
   return 0;
 }
@@ -79,7 +81,7 @@ int main(int argc, char **argv) {
   *(void **)(&set_current) = dlsym(standin, "cuCtxSetCurrent");
   const char *scenario = argv[1];
   int32_t n = atoi(argv[2]);
-  int arg = argc > 3 ? atoi(argv[3]) : 1;
+  int arg = argc > 3 ? atoi(argv[3]) : 1; /* COUNT or THREADS */
   if (strcmp(scenario, "race") == 0) {
     tuned_autotune_enable(1);
     return race(n, arg);
@@ -98,6 +100,27 @@ int main(int argc, char **argv) {
     int second = calls(n, 1);
     set_current(first);
     printf("status=%d\n", status != 0 ? status : second != 0 ? second : calls(n, 1));
+    return 0;
+  }
+  if (strcmp(scenario, "roundtrip") == 0) { /* tune n and 4096 here, export, import in another context */
+    tuned_autotune_enable(1);
+    int status = calls(n, 1) | calls(4096, 1);
+    char text[4096], cut[6];
+    int length = tuned_tuning_export(text, sizeof text);
+    printf("status=%d\nlength=%d\nshort=%d\ncut=[%s]\ntext=[%s]\n", status, length,
+           tuned_tuning_export(cut, sizeof cut), cut, text);
+    tuned_autotune_enable(0);
+    set_current(context_create(1));
+    printf("empty=%d\n", tuned_tuning_export(cut, sizeof cut));
+    printf("imported=%d\n", (int)tuned_tuning_import(text));
+    printf("again=%d\n", tuned_tuning_export(text, sizeof text) == length && calls(n, 1) == 0);
+    return 0;
+  }
+  if (strcmp(scenario, "import") == 0) { /* argv[3]: the text, with '|' for newlines */
+    for (char *c = argv[3]; *c != '\0'; ++c)
+      if (*c == '|') *c = '\n';
+    printf("status=%d\n", (int)tuned_tuning_import(argv[3]));
+    printf("calls=%d\n", calls(n, 1));
     return 0;
   }
   fprintf(stderr, "unknown scenario %s\n", scenario);

@@ -5,6 +5,7 @@
 #include "ttlink_runtime.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,40 +354,144 @@ static int fastest_algo(struct ttlink_tuning *tuning, int fallback, ttlink_run_a
   return best;
 }
 
-CUresult ttlink_autotune(struct ttlink_tuning *tuning, const int64_t *key, ttlink_table_algo table_algo,
-                         ttlink_run_algo run, CUstream stream, const void *call) {
-  uint64_t context;
-  pthread_once(&driver_once, resolve_driver);
-  int on = autotune_everywhere || __atomic_load_n(&tuning->enabled, __ATOMIC_RELAXED);
-  if (!on || current_context_key(&context) != CUDA_SUCCESS) return run(table_algo(key), stream, call);
+/* The slot of (context, key): one holding them, else an empty one that this call claimed
+ * (state TTLINK_SLOT_CLAIMED, key written, to be published by the caller), else -1 (every
+ * slot holds another key). `*state` is the slot's state as found. */
+static int find_slot(struct ttlink_tuning *tuning, uint64_t context, const int64_t *key, int claim, int *state) {
   int n = tuning->key_length;
   size_t key_bytes = (size_t)n * sizeof key[0];
   uint64_t hash = slot_hash(context, key, n);
   for (int probe = 0; probe < TTLINK_TUNING_SLOTS; ++probe) {
     int slot = (int)((hash + (uint64_t)probe) % TTLINK_TUNING_SLOTS);
-    int state = __atomic_load_n(&tuning->states[slot], __ATOMIC_ACQUIRE);
-    if (state == TTLINK_SLOT_EMPTY) {
-      if (!may_time(stream)) return run(table_algo(key), stream, call);
+    *state = __atomic_load_n(&tuning->states[slot], __ATOMIC_ACQUIRE);
+    if (*state == TTLINK_SLOT_EMPTY) {
+      if (!claim) return -1;
       int expected = TTLINK_SLOT_EMPTY;
-      if (!__atomic_compare_exchange_n(&tuning->states[slot], &expected, TTLINK_SLOT_CLAIMED, 0, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE)) {
-        state = expected; /* another thread claimed it first: see whose key it holds */
-      } else {
+      if (__atomic_compare_exchange_n(&tuning->states[slot], &expected, TTLINK_SLOT_CLAIMED, 0, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE)) {
         tuning->contexts[slot] = context;
         memcpy(&tuning->keys[(size_t)slot * (size_t)n], key, key_bytes);
-        __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_TUNING, __ATOMIC_RELEASE);
-        int best = fastest_algo(tuning, table_algo(key), run, stream, call);
-        tuning->algos[slot] = best;
-        __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_DECIDED, __ATOMIC_RELEASE);
-        return run(best, stream, call);
+        __atomic_store_n(&tuning->used, 1, __ATOMIC_RELEASE);
+        return slot;
       }
+      *state = expected; /* another thread claimed it first: see whose key it holds */
     }
-    while (state == TTLINK_SLOT_CLAIMED) { /* its key is being written: a few stores */
+    while (*state == TTLINK_SLOT_CLAIMED) { /* its key is being written: a few stores */
       sched_yield();
-      state = __atomic_load_n(&tuning->states[slot], __ATOMIC_ACQUIRE);
+      *state = __atomic_load_n(&tuning->states[slot], __ATOMIC_ACQUIRE);
     }
     if (tuning->contexts[slot] == context && memcmp(&tuning->keys[(size_t)slot * (size_t)n], key, key_bytes) == 0)
-      return run(state == TTLINK_SLOT_DECIDED ? tuning->algos[slot] : table_algo(key), stream, call);
+      return slot;
   }
-  return run(table_algo(key), stream, call); /* every slot holds another key */
+  return -1;
+}
+
+static void decide(struct ttlink_tuning *tuning, int slot, int algo) {
+  __atomic_store_n(&tuning->algos[slot], algo, __ATOMIC_RELAXED);
+  __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_DECIDED, __ATOMIC_RELEASE);
+}
+
+CUresult ttlink_autotune(struct ttlink_tuning *tuning, const int64_t *key, ttlink_table_algo table_algo,
+                         ttlink_run_algo run, CUstream stream, const void *call) {
+  pthread_once(&driver_once, resolve_driver);
+  int on = autotune_everywhere || __atomic_load_n(&tuning->enabled, __ATOMIC_RELAXED);
+  uint64_t context;
+  if ((!on && !__atomic_load_n(&tuning->used, __ATOMIC_ACQUIRE)) || current_context_key(&context) != CUDA_SUCCESS)
+    return run(table_algo(key), stream, call);
+  int state;
+  int slot = find_slot(tuning, context, key, 0, &state);
+  if (slot >= 0 && state == TTLINK_SLOT_DECIDED)
+    return run(__atomic_load_n(&tuning->algos[slot], __ATOMIC_RELAXED), stream, call);
+  if (slot >= 0 || !on || !may_time(stream)) return run(table_algo(key), stream, call); /* being tuned, or off */
+  slot = find_slot(tuning, context, key, 1, &state);
+  if (slot < 0 || state != TTLINK_SLOT_EMPTY) { /* the table is full, or another thread came first */
+    int decided = slot >= 0 && state == TTLINK_SLOT_DECIDED;
+    return run(decided ? __atomic_load_n(&tuning->algos[slot], __ATOMIC_RELAXED) : table_algo(key), stream, call);
+  }
+  __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_TUNING, __ATOMIC_RELEASE);
+  int best = fastest_algo(tuning, table_algo(key), run, stream, call);
+  decide(tuning, slot, best);
+  return run(best, stream, call);
+}
+
+/* Whether the key of `a` sorts before that of `b` (value by value). */
+static int key_before(const int64_t *a, const int64_t *b, int n) {
+  for (int i = 0; i < n; ++i)
+    if (a[i] != b[i]) return a[i] < b[i];
+  return 0;
+}
+
+/* Adds `count` bytes of `text` at `*length` of the text being exported, as many as fit
+ * before the last byte of `buffer`, which is kept for the NUL. */
+static void append(char *buffer, size_t size, size_t *length, const char *text, size_t count) {
+  if (*length + 1 < size) memcpy(buffer + *length, text, count < size - 1 - *length ? count : size - 1 - *length);
+  *length += count;
+}
+
+int ttlink_tuning_export(struct ttlink_tuning *tuning, char *buffer, size_t size) {
+  uint64_t context;
+  if (current_context_key(&context) != CUDA_SUCCESS) return -1;
+  int n = tuning->key_length;
+  size_t length = 0;
+  const int64_t *last = NULL;
+  for (;;) { /* the decided keys of this context in order: the next after `last`, each round */
+    int next = -1;
+    for (int slot = 0; slot < TTLINK_TUNING_SLOTS; ++slot) {
+      const int64_t *key = &tuning->keys[(size_t)slot * (size_t)n];
+      if (__atomic_load_n(&tuning->states[slot], __ATOMIC_ACQUIRE) != TTLINK_SLOT_DECIDED ||
+          tuning->contexts[slot] != context || (last != NULL && !key_before(last, key, n)))
+        continue;
+      if (next < 0 || key_before(key, &tuning->keys[(size_t)next * (size_t)n], n)) next = slot;
+    }
+    if (next < 0) break;
+    last = &tuning->keys[(size_t)next * (size_t)n];
+    for (int i = 0; i < n; ++i) {
+      char value[24];
+      append(buffer, size, &length, value, (size_t)snprintf(value, sizeof value, "%lld ", (long long)last[i]));
+    }
+    const char *name = tuning->algo_names[__atomic_load_n(&tuning->algos[next], __ATOMIC_RELAXED)];
+    append(buffer, size, &length, name, strlen(name));
+    append(buffer, size, &length, "\n", 1);
+  }
+  if (size > 0) buffer[length < size ? length : size - 1] = '\0';
+  return (int)length;
+}
+
+/* Reads one line "V1 ... VN ALGO_NAME\n" of `text` into key[] and *algo; the text after it,
+ * or NULL if the line is malformed or names no algo. */
+static const char *parse_line(const struct ttlink_tuning *tuning, const char *text, int64_t *key, int *algo) {
+  for (int i = 0; i < tuning->key_length; ++i) {
+    if (*text != '-' && (*text < '0' || *text > '9')) return NULL;
+    char *end;
+    errno = 0;
+    key[i] = strtoll(text, &end, 10);
+    if (errno != 0 || *end != ' ') return NULL;
+    text = end + 1;
+  }
+  const char *end = strchr(text, '\n');
+  if (end == NULL) return NULL;
+  for (*algo = 0; *algo < tuning->num_algos; ++*algo) {
+    const char *name = tuning->algo_names[*algo];
+    if (strlen(name) == (size_t)(end - text) && memcmp(name, text, (size_t)(end - text)) == 0) return end + 1;
+  }
+  return NULL;
+}
+
+CUresult ttlink_tuning_import(struct ttlink_tuning *tuning, const char *text) {
+  uint64_t context;
+  CUresult status = current_context_key(&context);
+  if (status != CUDA_SUCCESS) return status;
+  int64_t key[TTLINK_TUNING_MAX_KEY];
+  int algo;
+  if (tuning->key_length > TTLINK_TUNING_MAX_KEY) return CUDA_ERROR_NOT_SUPPORTED;
+  for (const char *line = text; *line != '\0';) /* all of it well-formed before anything is decided */
+    if ((line = parse_line(tuning, line, key, &algo)) == NULL) return CUDA_ERROR_INVALID_VALUE;
+  for (const char *line = text; *line != '\0';) {
+    line = parse_line(tuning, line, key, &algo);
+    int state;
+    int slot = find_slot(tuning, context, key, 1, &state);
+    if (slot < 0) return CUDA_ERROR_OUT_OF_MEMORY;
+    decide(tuning, slot, algo);
+  }
+  return CUDA_SUCCESS;
 }

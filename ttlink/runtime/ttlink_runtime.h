@@ -95,15 +95,18 @@ typedef int (*ttlink_table_algo)(const int64_t *key);
 struct ttlink_tuning {
   int key_length;
   int num_algos;
-  int enabled;       /* atomic: K_autotune_enable */
-  int *states;       /* atomic, TTLINK_TUNING_SLOTS of them */
-  uint64_t *contexts; /* the context of each slot */
-  int64_t *keys;     /* key_length values per slot */
-  int *algos;        /* the algo decided, once the slot's state says so */
+  const char *const *algo_names; /* for export and import */
+  int enabled;                   /* atomic: K_autotune_enable */
+  int used;                      /* atomic: a slot was ever claimed (else no call need look) */
+  int *states;                   /* atomic, TTLINK_TUNING_SLOTS of them */
+  uint64_t *contexts;            /* the context of each slot */
+  int64_t *keys;                 /* key_length values per slot */
+  int *algos;                    /* atomic: the algo decided, once the slot's state says so */
 };
+#define TTLINK_TUNING_MAX_KEY 32 /* the longest key ttlink_tuning_import reads */
 
 /*
- * Runs the call in the algo decided for the current context and `key`. Undecided, when
+ * Runs the call in the algo decided (tuned or imported) for the current context and `key`. Undecided, when
  * run-time tuning is on (K_autotune_enable(1), or TTLINK_AUTOTUNE set and neither empty nor
  * "0" when the runtime opens the driver) and `stream` is not being captured: runs each algo
  * once (which loads it), then times it over TTLINK_TUNING_RUNS launches between two CUDA events
@@ -116,6 +119,22 @@ struct ttlink_tuning {
 #define TTLINK_TUNING_RUNS 3
 CUresult ttlink_autotune(struct ttlink_tuning *tuning, const int64_t *key, ttlink_table_algo table_algo,
                          ttlink_run_algo run, CUstream stream, const void *call);
+
+/*
+ * The decisions of the current context as text, one line per key in key order:
+ * "V1 V2 ... VN ALGO_NAME\n" (the key's values in decimal, then the algo's name). Writes at
+ * most `size` bytes, NUL-terminated when `size` > 0, and returns the length of the whole text
+ * (as snprintf does), or -1 without a current context.
+ */
+int ttlink_tuning_export(struct ttlink_tuning *tuning, char *buffer, size_t size);
+
+/*
+ * Decides, for the current context, each key that `text` (lines as export writes them) names;
+ * decided keys then run their algo whether run-time tuning is on or not. CUDA_ERROR_INVALID_VALUE
+ * and nothing decided if any line is malformed or names no algo; CUDA_ERROR_OUT_OF_MEMORY when
+ * the table is full (the lines before are decided).
+ */
+CUresult ttlink_tuning_import(struct ttlink_tuning *tuning, const char *text);
 
 #ifdef __cplusplus
 }
