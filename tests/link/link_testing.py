@@ -143,11 +143,20 @@ C_TYPES = {
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
     "int": ctypes.c_int,
+    "char *": ctypes.c_char_p,
+    "const char *": ctypes.c_char_p,
+    "size_t": ctypes.c_size_t,
     "float": ctypes.c_float,
     "double": ctypes.c_double,
 }
 PUBLIC_FUNCTION = re.compile(r"^(CUresult|TT_ResultTy|int|void) (\w+)\((.*)\);$", re.MULTILINE)
 STREAM_TYPES = ("CUstream", "TT_StreamTy")
+
+
+def _param_type(param: str) -> str:
+    """`char *buffer` -> `char *`, `int32_t n` -> `int32_t`."""
+    c_type, name = param.strip().rsplit(" ", 1)
+    return f"{c_type} *" if name.startswith("*") else c_type
 
 
 class Dispatcher:
@@ -160,7 +169,7 @@ class Dispatcher:
         self.lib.stub_reset.restype = None
         for result, name, params in PUBLIC_FUNCTION.findall(header.read_text()):
             function = getattr(self.lib, name)
-            types = [] if params in ("", "void") else [p.strip().rsplit(" ", 1)[0] for p in params.split(",")]
+            types = [] if params in ("", "void") else [_param_type(p) for p in params.split(",")]
             function.argtypes = [ctypes.c_void_p if t in STREAM_TYPES else C_TYPES[t] for t in types]
             function.restype = None if result == "void" else ctypes.c_int
 
