@@ -167,6 +167,14 @@ NEAREST_KEY = """/* The algo of the table entry nearest `key`: the exact key's i
    one with the least sum over the key of |a - b| / max(|a|, |b|); the first such on a tie. */
 static int ttlink_nearest_key(const int64_t *keys, const int *algos, int entries, int key_length, const int64_t *key)
 {
+  for (int entry = 0; entry < entries; entry++) {
+    const int64_t *recorded = keys + (size_t)entry * (size_t)key_length;
+    int i = 0;
+    while (i < key_length && key[i] == recorded[i])
+      i++;
+    if (i == key_length)
+      return algos[entry];
+  }
   int best = 0;
   double best_distance = 0;
   for (int entry = 0; entry < entries; entry++) {
@@ -180,8 +188,6 @@ static int ttlink_nearest_key(const int64_t *keys, const int *algos, int entries
       if (key[i] != recorded[i])
         distance += (a > b ? a - b : b - a) / larger;
     }
-    if (distance == 0)
-      return algos[entry];
     if (entry == 0 || distance < best_distance) {
       best = entry;
       best_distance = distance;
