@@ -236,7 +236,7 @@ def _define_autotuned(
         f"/* A call of {base}_autotuned, for the runtime to run any algo on while it tunes. */\n"
         f"struct {call} {{\n{members}}};",
         f"static CUresult {run}(int algo_id, CUstream stream, const void *arguments)\n{{\n"
-        f"  const struct {call} *call = arguments;\n"
+        f"  const struct {call} *call = (const struct {call} *)arguments;\n"
         f"  return {algos}[algo_id](stream{fields});\n}}",
         f"/* The algo decided per (context, key) at run time (ttlink_runtime.h). */\n"
         f"static int {state}_states[{slots}];\n"
@@ -245,6 +245,7 @@ def _define_autotuned(
         f"static int {state}_algos[{slots}];\n"
         f"static struct ttlink_tuning {state} = {{\n"
         f"  .key_length = {width},\n  .num_algos = {len(group.algos)},\n  .algo_names = {algo_names},\n"
+        "  .enabled = 0,\n  .used = 0,\n"
         f"  .states = {state}_states,\n  .contexts = {state}_contexts,\n  .keys = {state}_keys,\n"
         f"  .algos = {state}_algos,\n}};",
         f"void {base}_autotune_enable(int on)\n{{\n"

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from link_testing import build_dispatcher, constexpr, i32, kernel_meta, meta_header, ptr, run_module
+from link_testing import build_dispatcher, compile_c, constexpr, i32, kernel_meta, meta_header, ptr, run_module
 
 from ttlink.record_format import load
 
@@ -81,6 +81,14 @@ def test_the_other_entry_points_are_unchanged(dispatcher):
         "matmul_default", None, 0x1000, 0x2000, 0x3000, 16, 4096, 4096, 4096, 1, 1, 4096, 4096, 1
     )
     assert (code, calls) == (0, ["matmul_00000000_"])
+
+
+@pytest.mark.parametrize("cplusplus", [False, True])
+def test_the_tuned_dispatcher_compiles_cleanly_as_c_and_cplusplus(tmp_path, cuda_include_dir, cplusplus):
+    result = run_module("ttlink.link", *matmul_headers(tmp_path), "--tuning", RECORD, "-o", tmp_path / "tuned")
+    assert result.returncode == 0, result.stderr
+    compiled = compile_c([tmp_path / "tuned.c"], cuda_include_dir, cplusplus=cplusplus)
+    assert compiled.returncode == 0, compiled.stderr
 
 
 def test_without_tuning_there_is_no_autotuned(tmp_path):
