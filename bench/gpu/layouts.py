@@ -76,8 +76,11 @@ def variants(record_path: Path) -> tuple[list[str], list[tuple[dict, dict]]]:
     return list(group.params), built
 
 
-def compile_library(params: list[str], built: list[tuple[dict, dict]], target: str, source_dir: Path) -> Path:
-    """The variants' C, their dispatcher and the ttlink runtime as one shared library, in SOURCE_DIR."""
+def compile_library(
+    params: list[str], built: list[tuple[dict, dict]], target: str, source_dir: Path, tuning: Path | None = None
+) -> Path:
+    """The variants' C, their dispatcher (with `tuning`: `ttlink link --tuning`) and the ttlink
+    runtime as one shared library, in SOURCE_DIR."""
     source_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(REPO))
 
@@ -99,7 +102,8 @@ def compile_library(params: list[str], built: list[tuple[dict, dict]], target: s
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         headers = list(pool.map(compile_one, range(len(built))))
     linked = source_dir / "matmul_linked"
-    subprocess.run([sys.executable, "-m", "ttlink", "link", "-o", str(linked), *map(str, headers)], check=True, env=env)
+    link = [sys.executable, "-m", "ttlink", "link", "-o", str(linked), *map(str, headers)]
+    subprocess.run([*link, *([f"--tuning={tuning}"] if tuning else [])], check=True, env=env)
     sources = [h.with_suffix(".c") for h in headers] + [linked.with_suffix(".c")]
     return build.build_with_runtime(sources, source_dir / "libmatmul_layouts.so")
 
