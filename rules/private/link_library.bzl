@@ -35,8 +35,17 @@ def _variants(ctx, kernels, prefix):
     ]
 
 def _tuning_files(ctx):
-    """The records of `tuning`, each written as JSON for TritonLink to read (`--tuning`), named
-    after the .bzl file it was loaded from, so that ttlink's errors name that file."""
+    """Writes each record of `tuning` as JSON for TritonLink's `--tuning`.
+
+    Each file is named after the .bzl file its record was loaded from, so that ttlink's
+    errors name that file.
+
+    Args:
+      ctx: the rule context.
+
+    Returns:
+      The written files, in `tuning` order.
+    """
     files = {}
     for index, record in enumerate(json.decode(ctx.attr.tuning)):
         if type(record) != "dict" or "kernels" not in record or "format" not in record:
