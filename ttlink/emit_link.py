@@ -245,7 +245,7 @@ def _define_autotuned(
         f"static int {state}_algos[{slots}];\n"
         f"static struct ttlink_tuning {state} = {{\n"
         f"  .key_length = {width},\n  .num_algos = {len(group.algos)},\n  .algo_names = {algo_names},\n"
-        "  .enabled = 0,\n  .used = 0,\n"
+        "  .enabled = 0,\n"
         f"  .states = {state}_states,\n  .contexts = {state}_contexts,\n  .keys = {state}_keys,\n"
         f"  .algos = {state}_algos,\n}};",
         f"void {base}_autotune_enable(int on)\n{{\n"

@@ -5,7 +5,8 @@
  * keyed on `n`. Prints `key=value` lines; the tests read them and the stand-in's log.
  *
  * usage: autotune_harness SCENARIO N [ARG]   (scenarios: calls N COUNT, enabled N COUNT,
- *                                            race N THREADS, contexts N, roundtrip N, import N TEXT)
+ *                                            race N THREADS, late N, contexts N, roundtrip N,
+ *                                            import N TEXT)
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -91,6 +92,12 @@ int main(int argc, char **argv) {
   if (strcmp(scenario, "calls") == 0 || strcmp(scenario, "enabled") == 0) {
     if (strcmp(scenario, "enabled") == 0) tuned_autotune_enable(1);
     printf("status=%d\n", calls(n, arg));
+    return 0;
+  }
+  if (strcmp(scenario, "late") == 0) { /* a key met with tuning off is tuned once it is on */
+    int status = calls(n, 1);
+    tuned_autotune_enable(1);
+    printf("status=%d\n", status != 0 ? status : calls(n, 2));
     return 0;
   }
   if (strcmp(scenario, "contexts") == 0) {

@@ -127,6 +127,11 @@ def test_first_use_times_every_algo_and_keeps_the_fastest(harness, how):
     assert all("stream=0x5a5a" in line for line in lines if line.startswith(("event_record", "is_capturing")))
 
 
+def test_a_key_met_before_tuning_was_on_is_tuned_once_it_is(harness):
+    status, lines = run(harness, "late", "64")
+    assert (status, blocks(lines)) == (0, [TABLE_64, *TUNING, FASTEST, FASTEST])
+
+
 def test_the_environment_variable_set_to_0_is_off(harness):
     status, lines = run(harness, "calls", "64", "2", TTLINK_AUTOTUNE="0")
     assert (status, blocks(lines)) == (0, [TABLE_64, TABLE_64])

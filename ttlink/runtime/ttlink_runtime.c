@@ -309,12 +309,16 @@ CUresult ttlink_unload(struct ttlink_variant *variant) {
   return status;
 }
 
-enum { TTLINK_SLOT_EMPTY, TTLINK_SLOT_CLAIMED, TTLINK_SLOT_TUNING, TTLINK_SLOT_DECIDED };
+/* A slot's states, in the order it goes through them: TABLE holds the table's choice, which
+ * tuning may replace; TUNING still holds it while one thread times the algos; DECIDED holds
+ * the tuned or imported choice. Import may decide a slot in any state but EMPTY. */
+enum { TTLINK_SLOT_EMPTY, TTLINK_SLOT_CLAIMED, TTLINK_SLOT_TABLE, TTLINK_SLOT_TUNING, TTLINK_SLOT_DECIDED };
 
 static uint64_t slot_hash(uint64_t context, const int64_t *key, int key_length) {
-  uint64_t hash = 14695981039346656037ull ^ context; /* FNV-1a over the context and key values */
-  for (int i = 0; i < key_length; ++i) hash = (hash ^ (uint64_t)key[i]) * 1099511628211ull;
-  return hash ^ (hash >> 29);
+  uint64_t hash = context; /* h * 31 + value: a shift and a subtraction per value, then one mix */
+  for (int i = 0; i < key_length; ++i) hash = hash * 31 + (uint64_t)key[i];
+  hash = (hash ^ (hash >> 31)) * 0xbf58476d1ce4e5b9ull;
+  return hash ^ (hash >> 32);
 }
 
 /* Whether tuning may time launches on `stream` now: never while it is being captured into a
@@ -371,7 +375,6 @@ static int find_slot(struct ttlink_tuning *tuning, uint64_t context, const int64
                                       __ATOMIC_ACQUIRE)) {
         tuning->contexts[slot] = context;
         memcpy(&tuning->keys[(size_t)slot * (size_t)n], key, key_bytes);
-        __atomic_store_n(&tuning->used, 1, __ATOMIC_RELEASE);
         return slot;
       }
       *state = expected; /* another thread claimed it first: see whose key it holds */
@@ -393,25 +396,26 @@ static void decide(struct ttlink_tuning *tuning, int slot, int algo) {
 
 CUresult ttlink_autotune(struct ttlink_tuning *tuning, const int64_t *key, ttlink_table_algo table_algo,
                          ttlink_run_algo run, CUstream stream, const void *call) {
-  pthread_once(&driver_once, resolve_driver);
-  int on = autotune_everywhere || __atomic_load_n(&tuning->enabled, __ATOMIC_RELAXED);
   uint64_t context;
-  if ((!on && !__atomic_load_n(&tuning->used, __ATOMIC_ACQUIRE)) || current_context_key(&context) != CUDA_SUCCESS)
-    return run(table_algo(key), stream, call);
+  if (current_context_key(&context) != CUDA_SUCCESS) return run(table_algo(key), stream, call);
   int state;
-  int slot = find_slot(tuning, context, key, 0, &state);
-  if (slot >= 0 && state == TTLINK_SLOT_DECIDED)
-    return run(__atomic_load_n(&tuning->algos[slot], __ATOMIC_RELAXED), stream, call);
-  if (slot >= 0 || !on || !may_time(stream)) return run(table_algo(key), stream, call); /* being tuned, or off */
-  slot = find_slot(tuning, context, key, 1, &state);
-  if (slot < 0 || state != TTLINK_SLOT_EMPTY) { /* the table is full, or another thread came first */
-    int decided = slot >= 0 && state == TTLINK_SLOT_DECIDED;
-    return run(decided ? __atomic_load_n(&tuning->algos[slot], __ATOMIC_RELAXED) : table_algo(key), stream, call);
+  int slot = find_slot(tuning, context, key, 1, &state);
+  if (slot < 0) return run(table_algo(key), stream, call); /* every slot holds another key */
+  if (state == TTLINK_SLOT_EMPTY) { /* claimed by this call: the table's choice, looked up once */
+    __atomic_store_n(&tuning->algos[slot], table_algo(key), __ATOMIC_RELAXED);
+    __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_TABLE, __ATOMIC_RELEASE);
+    state = TTLINK_SLOT_TABLE;
   }
-  __atomic_store_n(&tuning->states[slot], TTLINK_SLOT_TUNING, __ATOMIC_RELEASE);
-  int best = fastest_algo(tuning, table_algo(key), run, stream, call);
-  decide(tuning, slot, best);
-  return run(best, stream, call);
+  int on = autotune_everywhere || __atomic_load_n(&tuning->enabled, __ATOMIC_RELAXED);
+  int expected = TTLINK_SLOT_TABLE;
+  if (state == TTLINK_SLOT_TABLE && on && may_time(stream) &&
+      __atomic_compare_exchange_n(&tuning->states[slot], &expected, TTLINK_SLOT_TUNING, 0, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE)) {
+    int best = fastest_algo(tuning, __atomic_load_n(&tuning->algos[slot], __ATOMIC_RELAXED), run, stream, call);
+    decide(tuning, slot, best);
+    return run(best, stream, call);
+  }
+  return run(__atomic_load_n(&tuning->algos[slot], __ATOMIC_RELAXED), stream, call);
 }
 
 /* Whether the key of `a` sorts before that of `b` (value by value). */

@@ -80,10 +80,11 @@ CUresult ttlink_unload(struct ttlink_variant *variant);
 
 /*
  * Run-time tuning of a generated `K_autotuned` (docs/AUTOTUNE.md). The dispatcher defines one
- * `struct ttlink_tuning` per tuned kernel: a fixed open-addressing table of the algo decided
+ * `struct ttlink_tuning` per tuned kernel: a fixed open-addressing table of the algo chosen
  * per (context, key), never resized and never freed. A slot goes from empty to claimed (its
- * key being written) to tuning to decided, each step published with release order, so a
- * call whose key is decided reads the slot without a lock and allocates nothing.
+ * key being written) to the table's choice (looked up once) to tuning to decided, each step
+ * published with release order, so a call of a key met before reads its slot without a lock
+ * and allocates nothing.
  */
 #define TTLINK_TUNING_SLOTS 256 /* per kernel: the (context, key)s it can decide */
 
@@ -97,7 +98,6 @@ struct ttlink_tuning {
   int num_algos;
   const char *const *algo_names; /* for export and import */
   int enabled;                   /* atomic: K_autotune_enable */
-  int used;                      /* atomic: a slot was ever claimed (else no call need look) */
   int *states;                   /* atomic, TTLINK_TUNING_SLOTS of them */
   uint64_t *contexts;            /* the context of each slot */
   int64_t *keys;                 /* key_length values per slot */
@@ -106,13 +106,15 @@ struct ttlink_tuning {
 #define TTLINK_TUNING_MAX_KEY 32 /* the longest key ttlink_tuning_import reads */
 
 /*
- * Runs the call in the algo decided (tuned or imported) for the current context and `key`. Undecided, when
+ * Runs the call in the algo decided (tuned or imported) for the current context and `key`, else
+ * in `table_algo(key)`, which the first call of the key stores in its slot. Undecided, when
  * run-time tuning is on (K_autotune_enable(1), or TTLINK_AUTOTUNE set and neither empty nor
  * "0" when the runtime opens the driver) and `stream` is not being captured: runs each algo
  * once (which loads it), then times it over TTLINK_TUNING_RUNS launches between two CUDA events
- * on `stream`; decides the fastest for this context and key, and runs it. Otherwise, and while another
- * thread tunes the key, and when the table is full or an event call fails: `table_algo(key)`.
- * Tuning runs the kernel 1 + 1 + TTLINK_TUNING_RUNS times per algo on the caller's arguments:
+ * on `stream`; decides the fastest for this context and key, and runs it (the table's choice
+ * if an event call fails). While another thread tunes the key, without a current context and
+ * when every slot holds another key: `table_algo(key)`.
+ * Tuning runs the kernel 1 + TTLINK_TUNING_RUNS times per algo, then the winner, on the arguments:
  * only for kernels that may run repeatedly on their own output (as Triton's autotuner without
  * restore_value).
  */
