@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import autotune_cost  # noqa: E402
 import build  # noqa: E402
 import dispatch_cost  # noqa: E402
 import libs  # noqa: E402
@@ -92,6 +93,21 @@ def test_dispatcher_cost_harness_runs_against_the_noop_driver(tmp_path):
     }
     assert all(0 < ns < 10_000 for ns in rows.values())
     assert result["ours_dispatch_overhead_ns"] == rows["rules_triton", "dispatch"] - rows["rules_triton", "variant"]
+
+
+def test_autotune_cost_runs_against_the_noop_driver(tmp_path):
+    """autotune_cost.py builds the example's three configs with the record's table and times
+    every case: each call succeeds (the program exits 1 on a failed call or import) and costs a
+    plausible number of nanoseconds."""
+    rows = {row["case"]: row["ns_per_call"] for row in autotune_cost.measure(tmp_path)}
+    assert set(rows) == {
+        "direct",
+        "autotuned_recorded_key",
+        "autotuned_nearest_key",
+        "direct_again",
+        "autotuned_decided_key",
+    }
+    assert all(0 < ns < 10_000 for ns in rows.values())
 
 
 def test_report_says_which_steps_failed_and_what_was_not_measured():
