@@ -13,11 +13,11 @@ load("//rules/private:toolchain.bzl", _triton_toolchain = "triton_toolchain")
 
 # rules
 triton_autotune_test = _triton_autotune_test
-triton_link_library = _triton_link_library
 triton_toolchain = _triton_toolchain
 
 # macros
 triton_kernel = _triton_kernel
+triton_link_library = _triton_link_library
 
 # providers
 TritonKernelInfo = _TritonKernelInfo
