@@ -60,11 +60,13 @@ def _triton_impl(module_ctx):
             wheels[tag.version] = tag.sha256 or wheels.get(tag.version, "")
     for version, sha256 in wheels.items():
         triton_wheel(name = wheel_repo_name(version), version = version, sha256 = sha256)
+    wheel_repo = "" if chosen.triton else "@" + wheel_repo_name(chosen.version)
     triton_toolchains(
         name = "triton_toolchains",
         exec_compatible_with = _exec_constraints(module_ctx, chosen),
-        triton = str(chosen.triton) if chosen.triton else "@%s//:triton" % wheel_repo_name(chosen.version),
+        triton = str(chosen.triton) if chosen.triton else wheel_repo + "//:triton",
         version = chosen.version,
+        wheel_cuda_headers = wheel_repo and wheel_repo + "//:cuda_headers",
     )
     if hasattr(module_ctx, "extension_metadata"):
         return module_ctx.extension_metadata(reproducible = True)

@@ -83,9 +83,27 @@ triton_wheel = repository_rule(
     },
 )
 
+def _cuda_headers_select(wheel_cuda_headers):
+    """The toolchain's CUDA headers: rules_cuda's toolkit if it found one, else the wheel's.
+
+    Real rules_cuda without a toolkit writes an `@cuda` with no `:cuda_headers`; a select()
+    only loads the branch it takes, so the toolchain builds either way.
+    """
+    branches = {str(Label("@rules_cuda//cuda:is_valid_toolchain_found")): str(Label("@cuda//:cuda_headers"))}
+    if wheel_cuda_headers:
+        branches["//conditions:default"] = wheel_cuda_headers
+        return "select(%r)" % branches
+    return "select(%r, no_match_error = %r)" % (
+        branches,
+        "rules_triton: rules_cuda found no CUDA toolkit and triton.toolchain(triton = ...) names no wheel " +
+        "that ships cuda.h; install a CUDA toolkit (or set CUDA_PATH) or declare your own triton_toolchain " +
+        "with cuda_headers",
+    )
+
 def _triton_toolchains_impl(rctx):
     rctx.symlink(rctx.attr._main, "ttlink_main.py")
     rctx.template("BUILD.bazel", rctx.attr._build_template, {
+        "{cuda_headers}": _cuda_headers_select(rctx.attr.wheel_cuda_headers),
         "{defs}": str(Label("//rules:defs.bzl")),
         "{exec_compatible_with}": repr(rctx.attr.exec_compatible_with),
         "{main_deps}": repr([str(Label("//ttlink")), rctx.attr.triton]),
@@ -101,6 +119,7 @@ triton_toolchains = repository_rule(
         "exec_compatible_with": attr.string_list(doc = "Constraints of the platforms that can run the toolchain's Triton."),
         "triton": attr.string(mandatory = True, doc = "Label (canonical form) of a py_library making `import triton` work."),
         "version": attr.string(mandatory = True, doc = "Triton version, for the record."),
+        "wheel_cuda_headers": attr.string(doc = "Label (canonical form) of the wheel's CUDA headers, used when rules_cuda found no toolkit; empty for your own Triton."),
         "_build_template": attr.label(default = "//rules/private/templates:BUILD.triton_toolchains"),
         "_main": attr.label(default = "//rules/private:ttlink_main.py"),
     },
