@@ -11,11 +11,12 @@ every wheel version fetched (the toolchain's and those named by `triton.wheel`),
 `:triton` (py_library).
 """
 
-load("//rules/private:repositories.bzl", "DEFAULT_VERSION", "host_cpu", "triton_toolchains", "triton_wheel")
+load("//rules/private:repositories.bzl", "DEFAULT_VERSION", "host_cpu", "python_support", "triton_toolchains", "triton_wheel")
 
 _toolchain = tag_class(
     doc = "Chooses the Triton of the registered toolchain. The root module's tag wins, else rules_triton's default.",
     attrs = {
+        "python_version": attr.string(doc = "CPython version (X.Y) ttlink runs on, chosen from rules_python's registered toolchains (rules_python >= 1.x). Default: the oldest the pinned wheel supports (3.9.0: 3.12)."),
         "sha256": attr.string(doc = "sha256 of the wheel, for versions or CPUs rules_triton has no pinned hash for."),
         "triton": attr.label(doc = "A py_library of your own Triton to use instead of a fetched wheel."),
         "version": attr.string(default = DEFAULT_VERSION, doc = "Triton version fetched with pip download."),
@@ -41,7 +42,7 @@ def _chosen_toolchain(module_ctx):
             fail("rules_triton: module %s sets triton.toolchain more than once" % module.name)
         if tags:
             return tags[0]
-    return struct(version = DEFAULT_VERSION, sha256 = "", triton = None)
+    return struct(version = DEFAULT_VERSION, sha256 = "", triton = None, python_version = "")
 
 def _exec_constraints(module_ctx, chosen):
     """A fetched wheel runs on Linux on the fetching machine's CPU; your own Triton anywhere."""
@@ -61,10 +62,14 @@ def _triton_impl(module_ctx):
     for version, sha256 in wheels.items():
         triton_wheel(name = wheel_repo_name(version), version = version, sha256 = sha256)
     wheel_repo = "" if chosen.triton else "@" + wheel_repo_name(chosen.version)
+    python = python_support("" if chosen.triton else chosen.version, chosen.python_version)
     triton_toolchains(
         name = "triton_toolchains",
         exec_compatible_with = _exec_constraints(module_ctx, chosen),
         triton = str(chosen.triton) if chosen.triton else wheel_repo + "//:triton",
+        python_max = python.max,
+        python_min = python.min,
+        python_version = python.version,
         version = chosen.version,
         wheel_cuda_headers = wheel_repo and wheel_repo + "//:cuda_headers",
     )

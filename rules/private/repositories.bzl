@@ -24,6 +24,29 @@ PINNED_WHEELS = {
 
 DEFAULT_VERSION = "3.9.0"
 
+def python_support(version, python_version = ""):
+    """The CPython versions (X.Y) that can import a Triton wheel.
+
+    Args:
+      version: the Triton version; empty for your own Triton (nothing known).
+      python_version: the X.Y the user asked for with triton.toolchain(python_version = ...).
+
+    Returns:
+      struct(min, max, version): the oldest and newest supported (max empty: no bound; both
+      empty: unknown, as for wheels without a pinned hash) and the one to ask rules_python for
+      (the one given, else the oldest supported).
+    """
+    pinned = PINNED_WHEELS.get(version, {}).values()
+    if python_version:
+        low, high = python_version, python_version
+    elif pinned:
+        wheel = list(pinned)[0]
+        low = wheel.python_version
+        high = "" if wheel.abi == "abi3" else wheel.python_version
+    else:
+        low, high = "", ""
+    return struct(min = low, max = high, version = python_version or low)
+
 def host_cpu(ctx):
     """The CPU of the machine running a repository rule or module extension, as @platforms names it."""
     arch = ctx.os.arch
@@ -100,9 +123,26 @@ def _cuda_headers_select(wheel_cuda_headers):
         "with cuda_headers",
     )
 
+def _has_python_version_flag(rctx):
+    """Whether rules_python's python_version flag takes any X.Y (>= 1.x: it picks toolchains by it)."""
+    build = rctx.read(rctx.path(Label("@rules_python//python/config_settings:BUILD.bazel")))
+    return "@pythons_hub" in build
+
+def _python_needed(attr):
+    if not attr.python_min:
+        return "not known for this wheel, no check"
+    if attr.python_max == attr.python_min:
+        return "CPython " + attr.python_min
+    return "CPython >= " + attr.python_min + (" and <= " + attr.python_max if attr.python_max else "")
+
 def _triton_toolchains_impl(rctx):
     rctx.symlink(rctx.attr._main, "ttlink_main.py")
     rctx.template("BUILD.bazel", rctx.attr._build_template, {
+        "{python_max}": rctx.attr.python_max,
+        "{python_min}": rctx.attr.python_min,
+        "{python_needed}": _python_needed(rctx.attr),
+        "{python_version}": rctx.attr.python_version if _has_python_version_flag(rctx) else "",
+        "{toolchain_defs}": str(Label("//rules/private:toolchain.bzl")),
         "{cuda_headers}": _cuda_headers_select(rctx.attr.wheel_cuda_headers),
         "{defs}": str(Label("//rules:defs.bzl")),
         "{exec_compatible_with}": repr(rctx.attr.exec_compatible_with),
@@ -117,6 +157,9 @@ triton_toolchains = repository_rule(
     doc = "The hub repository holding the registered Triton toolchain (`@triton_toolchains//:all`).",
     attrs = {
         "exec_compatible_with": attr.string_list(doc = "Constraints of the platforms that can run the toolchain's Triton."),
+        "python_max": attr.string(doc = "Newest CPython (X.Y) that imports the wheel; empty: no upper bound."),
+        "python_min": attr.string(doc = "Oldest CPython (X.Y) that imports the wheel; empty: unknown."),
+        "python_version": attr.string(doc = "CPython (X.Y) to run ttlink on, where rules_python picks toolchains by version."),
         "triton": attr.string(mandatory = True, doc = "Label (canonical form) of a py_library making `import triton` work."),
         "version": attr.string(mandatory = True, doc = "Triton version, for the record."),
         "wheel_cuda_headers": attr.string(doc = "Label (canonical form) of the wheel's CUDA headers, used when rules_cuda found no toolkit; empty for your own Triton."),

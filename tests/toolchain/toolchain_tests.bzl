@@ -2,6 +2,7 @@
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
+load("//rules/private:toolchain.bzl", "ttlink_binary")  # buildifier: disable=bzl-visibility
 
 _WHEEL_INCLUDE = "triton/backends/nvidia/include"
 
@@ -22,6 +23,59 @@ cuda_headers_origin_test = analysistest.make(
     attrs = {"expect_wheel": attr.bool(mandatory = True)},
 )
 
+def _fake_python_impl(ctx):
+    # What rules_python >= 1.x's current_py_toolchain returns for a runtime of this version.
+    major, minor = ctx.attr.version.split(".")
+    runtime = struct(
+        interpreter = None,
+        interpreter_path = "/opt/python%s/bin/python3" % ctx.attr.version,
+        interpreter_version_info = struct(major = int(major), minor = int(minor)),
+    )
+    return [platform_common.ToolchainInfo(py3_runtime = runtime)]
+
+_fake_python = rule(
+    implementation = _fake_python_impl,
+    attrs = {"version": attr.string(mandatory = True)},
+)
+
+def _python_rejected_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, ctx.attr.message)
+    return analysistest.end(env)
+
+python_rejected_test = analysistest.make(
+    _python_rejected_test_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(mandatory = True)},
+)
+
+def _python_accepted_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.true(env, analysistest.target_under_test(env)[DefaultInfo].files_to_run.executable, "an executable")
+    return analysistest.end(env)
+
+python_accepted_test = analysistest.make(_python_accepted_test_impl)
+
+def _stand_in_binary_impl(ctx):
+    executable = ctx.actions.declare_file(ctx.label.name)
+    ctx.actions.write(executable, "#!/bin/sh\n", is_executable = True)
+    return [DefaultInfo(executable = executable)]
+
+# The binary ttlink_binary wraps, here only analysed.
+_stand_in_binary = rule(implementation = _stand_in_binary_impl, executable = True)
+
+def _ttlink_on(name, python_version, **kwargs):
+    _fake_python(name = name + "_python", version = python_version, tags = ["manual"])
+    _stand_in_binary(name = name + "_main", tags = ["manual"])
+    ttlink_binary(
+        name = name,
+        binary = ":" + name + "_main",
+        python = ":" + name + "_python",
+        triton_version = "3.9.0",
+        tags = ["manual"],
+        **kwargs
+    )
+
 def toolchain_test_suite(name):
     """The toolchain's analysis tests.
 
@@ -39,4 +93,32 @@ def toolchain_test_suite(name):
             "//conditions:default": True,
         }),
     )
-    native.test_suite(name = name, tests = [":cuda_headers_origin_test"])
+
+    # ttlink_binary refuses, at analysis, a Python the wheel cannot be imported by.
+    _ttlink_on("ttlink_py311", "3.11", python_min = "3.12")
+    python_rejected_test(
+        name = "python_too_old_test",
+        target_under_test = ":ttlink_py311",
+        message = "rules_triton: Triton 3.9.0 needs CPython >= 3.12, but the Python toolchain resolved for ttlink is 3.11 (/opt/python3.11/bin/python3)",
+    )
+    _ttlink_on("ttlink_py315", "3.15", python_max = "3.14", python_min = "3.14")
+    python_rejected_test(
+        name = "python_too_new_test",
+        target_under_test = ":ttlink_py315",
+        message = "needs CPython 3.14, but the Python toolchain resolved for ttlink is 3.15",
+    )
+    _ttlink_on("ttlink_py313", "3.13", python_min = "3.12")
+    python_accepted_test(name = "python_supported_test", target_under_test = ":ttlink_py313")
+    _ttlink_on("ttlink_unknown", "3.11")
+    python_accepted_test(name = "python_unknown_needs_test", target_under_test = ":ttlink_unknown")
+
+    native.test_suite(
+        name = name,
+        tests = [
+            ":cuda_headers_origin_test",
+            ":python_supported_test",
+            ":python_too_new_test",
+            ":python_too_old_test",
+            ":python_unknown_needs_test",
+        ],
+    )
