@@ -1,6 +1,7 @@
 """Analysis tests of the registered Triton toolchain (the one the module extension writes)."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("@rules_cc//cc:defs.bzl", "CcToolchainConfigInfo", "cc_common")
 load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load("//rules/private:toolchain.bzl", "ttlink_binary")  # buildifier: disable=bzl-visibility
 
@@ -76,6 +77,48 @@ def _ttlink_on(name, python_version, **kwargs):
         **kwargs
     )
 
+_ResolvedInfo = provider(doc = "What the resolved Triton toolchain holds.", fields = ["ttlink"])
+
+def _resolved_toolchain_impl(ctx):
+    return [_ResolvedInfo(ttlink = ctx.toolchains["//rules:toolchain_type"].triton.ttlink.executable)]
+
+# Resolves the Triton toolchain for its own execution platform.
+_resolved_toolchain = rule(implementation = _resolved_toolchain_impl, toolchains = ["//rules:toolchain_type"])
+
+def _exec_platform_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    ttlink = analysistest.target_under_test(env)[_ResolvedInfo].ttlink
+    asserts.equals(env, ctx.attr.ttlink_name, ttlink.basename, "ttlink of the toolchain resolved")
+    asserts.true(env, ttlink.short_path.endswith("triton_toolchains/" + ctx.attr.ttlink_name), "a registered toolchain: " + ttlink.short_path)
+    return analysistest.end(env)
+
+# A Linux aarch64 executor listed before this machine: its toolchain is the one resolved.
+# ttlink's py_binary is analysed for it, which takes a C++ toolchain for aarch64: one that
+# can only be analysed (analysis_only_cc_toolchain) stands in for the executor's.
+aarch64_executor_test = analysistest.make(
+    _exec_platform_test_impl,
+    attrs = {"ttlink_name": attr.string(mandatory = True)},
+    config_settings = {
+        "//command_line_option:extra_execution_platforms": str(Label("//tests/toolchain:linux_aarch64")),
+        "//command_line_option:extra_toolchains": str(Label("//tests/toolchain:analysis_only_cc_toolchain_aarch64")),
+    },
+)
+
+def _analysis_only_cc_config_impl(ctx):
+    return cc_common.create_cc_toolchain_config_info(
+        ctx = ctx,
+        toolchain_identifier = "analysis-only-aarch64",
+        host_system_name = "local",
+        target_system_name = "aarch64-linux-gnu",
+        target_cpu = "aarch64",
+        target_libc = "glibc",
+        compiler = "gcc",
+        abi_version = "local",
+        abi_libc_version = "local",
+    )
+
+analysis_only_cc_config = rule(implementation = _analysis_only_cc_config_impl, provides = [CcToolchainConfigInfo])
+
 def toolchain_test_suite(name):
     """The toolchain's analysis tests.
 
@@ -112,9 +155,18 @@ def toolchain_test_suite(name):
     _ttlink_on("ttlink_unknown", "3.11")
     python_accepted_test(name = "python_unknown_needs_test", target_under_test = ":ttlink_unknown")
 
+    # Executors of another CPU than this machine's get the toolchain of their own wheel.
+    _resolved_toolchain(name = "resolved_toolchain", tags = ["manual"])
+    aarch64_executor_test(
+        name = "aarch64_executor_test",
+        target_under_test = ":resolved_toolchain",
+        ttlink_name = "ttlink_aarch64",
+    )
+
     native.test_suite(
         name = name,
         tests = [
+            ":aarch64_executor_test",
             ":cuda_headers_origin_test",
             ":python_supported_test",
             ":python_too_new_test",
