@@ -42,7 +42,7 @@ _wheel = tag_class(
     },
 )
 
-def wheel_repo_name(version, cpu = ""):
+def _wheel_repo_name(version, cpu = ""):
     return "triton_" + version.replace(".", "_").replace("-", "_") + ("_" + cpu if cpu else "")
 
 def _chosen_toolchain(module_ctx):
@@ -72,10 +72,10 @@ def _triton_impl(module_ctx):
     # One repository per CPU (fetched only when used), plus @triton_X_Y_Z: this machine's.
     for version, sha256 in wheels.items():
         for cpu in _wheel_cpus(module_ctx, version, sha256):
-            triton_wheel(name = wheel_repo_name(version, cpu), version = version, cpu = cpu, sha256 = sha256)
+            triton_wheel(name = _wheel_repo_name(version, cpu), version = version, cpu = cpu, sha256 = sha256)
         triton_wheel_alias(
-            name = wheel_repo_name(version),
-            actual = "@" + wheel_repo_name(version, host_cpu(module_ctx)),
+            name = _wheel_repo_name(version),
+            actual = "@" + _wheel_repo_name(version, host_cpu(module_ctx)),
             cpu = host_cpu(module_ctx),
             version = version,
         )
@@ -87,7 +87,7 @@ def _triton_impl(module_ctx):
         cuda_headers = {}
     else:
         cpus = _wheel_cpus(module_ctx, chosen.version, chosen.sha256)
-        repos = {cpu: "@" + wheel_repo_name(chosen.version, cpu) for cpu in cpus}
+        repos = {cpu: "@" + _wheel_repo_name(chosen.version, cpu) for cpu in cpus}
         triton = {cpu: repos[cpu] + "//:triton" for cpu in cpus}
         cuda_headers = {cpu: repos[cpu] + "//:cuda_headers" for cpu in cpus}
         exec_constraints = {

@@ -143,7 +143,7 @@ def _triton_toolchains_impl(rctx):
         ))
     rctx.symlink(rctx.attr._main, "ttlink_main.py")
     rctx.template("BUILD.bazel", rctx.attr._build_template, {
-        "{toolchain_defs}": str(Label("//rules/private:toolchain.bzl")),
+        "{hub_defs}": str(Label("//rules/private:hub.bzl")),
         "{toolchains}": "".join(toolchains),
         "{version}": rctx.attr.version,
     })
