@@ -4,12 +4,13 @@ load("@rules_python//python:defs.bzl", "py_test")
 
 _MAIN = Label("//tests/bazel:pytest_main.py")
 
-def pytest_suite(name, triton, size = "medium", data = [], **kwargs):
+def pytest_suite(name, triton = None, size = "medium", data = [], **kwargs):
     """Runs every test of this package with pytest, Triton from the wheel repo `triton`.
 
     Args:
       name: the py_test.
-      triton: py_library of the Triton to test against, e.g. "@triton_3_9_0//:triton".
+      triton: py_library of the Triton to test against, e.g. "@triton_3_9_0//:triton";
+        None for suites that do not import Triton.
       size: the test size (timeout).
       data: files from other packages the tests read, e.g. example kernels.
       **kwargs: further py_test attributes (tags, ...).
@@ -34,9 +35,6 @@ def pytest_suite(name, triton, size = "medium", data = [], **kwargs):
             Label("//:pyproject.toml"),
             Label("//tests:conftest.py"),
         ] + data,
-        deps = [
-            Label("//ttlink"),
-            triton,
-        ],
+        deps = [Label("//ttlink")] + ([triton] if triton else []),
         **kwargs
     )

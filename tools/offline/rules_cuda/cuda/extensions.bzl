@@ -8,7 +8,7 @@ _toolkit = tag_class(
         "name": attr.string(mandatory = True, doc = "Name of the repository, e.g. `cuda`."),
         "toolkit_path": attr.string(
             doc = "CUDA toolkit root. Empty: CUDA_PATH, nvcc on PATH, /usr/local/cuda, " +
-                  "else the headers of a pinned nvidia-cuda-runtime wheel.",
+                  "else none (no :cuda_headers, as in rules_cuda).",
         ),
     },
 )
