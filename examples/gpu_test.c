@@ -59,11 +59,11 @@ int main(void) {
   } cases[] = {{1024, 0}, {1001, 0}, {1001, 1}};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
     int size = cases[c].size, a_offset = cases[c].a_offset;
-    for (int algo = 0; algo < matmul_get_num_algos(); ++algo) {
+    for (int algo = MATMUL_AUTOTUNED; algo < matmul_get_num_algos(); ++algo) {
       struct matmul_outcome o = matmul_check(&session, algo, size, size, size, a_offset, 0);
       int ok = o.status == CUDA_SUCCESS && o.wrong == 0 && o.checked > 0;
       printf("matmul %d A offset %d algo %d %s: %s, %d of %d wrong\n", size, a_offset, algo,
-             matmul_get_algo_name(algo), cuda_error_name(&session, o.status), o.wrong, o.checked);
+             algo == MATMUL_AUTOTUNED ? "autotuned" : matmul_get_algo_name(algo), cuda_error_name(&session, o.status), o.wrong, o.checked);
       failures += !ok;
     }
   }

@@ -18,6 +18,9 @@ struct matmul_outcome {
   double tflops;       /* 2 * M * N * K / time */
 };
 
+/* `algo` that runs matmul_autotuned: the algo the library's tuning table chose for the key. */
+#define MATMUL_AUTOTUNED (-1)
+
 /* C = A @ B for row-major fp16 A (M x K), B (K x N), C (M x N) with algo `algo`, launched
  * `iterations` times after one checked launch. A starts `a_offset` elements into its
  * allocation: an offset that is not a multiple of 8 leaves A off the 16-byte grid, which
