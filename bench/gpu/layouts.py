@@ -170,6 +170,7 @@ def bench_case(
     case: tuple, params: list[str], built: list[tuple[dict, dict]], algos: list[str], dispatch, kernel
 ) -> dict:
     """One row: every JIT config and every algo of ours, timed in ROUNDS shuffled rounds."""
+    import speed
     import torch
     import triton
 
@@ -198,13 +199,7 @@ def bench_case(
                 raise RuntimeError(f"matmul algo {algo_id} returned CUresult {result}")
 
         contenders.append(("rules_triton", algo, ours))
-    errors = {}
-    for contender, config, launch in contenders:
-        c.fill_(float("nan"))
-        launch()
-        torch.cuda.synchronize()
-        difference = torch.linalg.vector_norm(c.double() - expected) / torch.linalg.vector_norm(expected)
-        errors[contender, config] = float(difference)
+    errors = speed.relative_errors(contenders, c, expected)
     timings: dict[tuple[str, str], list[float]] = {}
     rng = random.Random(9)
     for _ in range(ROUNDS):

@@ -87,6 +87,19 @@ def cublas_kernels(a, b) -> list[str]:
     return sorted({event.key for event in trace.key_averages() if event.device_type.name == "CUDA"})
 
 
+def relative_errors(contenders: list, c, expected) -> dict[tuple[str, str], float]:
+    """|C - expected| / |expected| of each contender's one launch into a NaN-filled C, so a
+    launch that wrote nothing (or not everything) shows as NaN."""
+    errors = {}
+    for contender, config, launch in contenders:
+        c.fill_(float("nan"))
+        launch()
+        torch.cuda.synchronize()
+        difference = torch.linalg.vector_norm(c.double() - expected) / torch.linalg.vector_norm(expected)
+        errors[contender, config] = float(difference)
+    return errors
+
+
 def _round_orders(contenders: list) -> list[list]:
     """ROUNDS orders of the contenders, each shuffled (fixed seed): under the power cap a
     kernel's speed depends on what ran before it, so no contender may always follow the same
@@ -110,13 +123,7 @@ def bench_matmul(jit_kernel, libraries: list[LinkedLibrary]) -> list[dict]:
         expected = torch.matmul(a, b).double()
         c = torch.empty_like(expected, dtype=torch.float16)
         contenders = list(matmul_contenders(jit_kernel, libraries, size, a, b, c))
-        errors = {}
-        for contender, config, launch in contenders:
-            c.fill_(float("nan"))
-            launch()
-            torch.cuda.synchronize()
-            difference = torch.linalg.vector_norm(c.double() - expected) / torch.linalg.vector_norm(expected)
-            errors[contender, config] = float(difference)
+        errors = relative_errors(contenders, c, expected)
         timings: dict[tuple[str, str], list[float]] = {}
         for order in _round_orders(contenders):
             for contender, config, launch in order:
