@@ -5,15 +5,13 @@
  * libraries is linked (alwayslink), so two copies of one variant symbol would clash. Runs
  * against the recording stand-in libcuda (argv[1]), which logs every launch: no GPU needed. */
 #include <cuda.h>
-#include <dlfcn.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "triton/add_short.h"
 #include "tests/bazel/v1/kernels.h"
 #include "tests/bazel/v3/kernels.h"
+#include "tests/bazel/standin_session.h"
 
 /* Reads the kernel names of the launches logged in `path`, in order, into `names`. */
 static int launched_kernels(const char *path, char names[][128], int capacity) {
@@ -30,29 +28,8 @@ static int launched_kernels(const char *path, char names[][128], int capacity) {
 }
 
 int main(int argc, char **argv) {
-  char standin_path[PATH_MAX];
-  if (argc != 2 || realpath(argv[1], standin_path) == NULL) {
-    fprintf(stderr, "usage: prefix_test STANDIN_LIBCUDA\n");
-    return 2;
-  }
   char log_path[PATH_MAX];
-  snprintf(log_path, sizeof log_path, "%s/standin.log", getenv("TEST_TMPDIR"));
-  /* The runtime and the stand-in read these on first use. */
-  setenv("TTLINK_LIBCUDA_PATH", standin_path, 1);
-  setenv("STANDIN_LOG", log_path, 1);
-  setenv("STANDIN_DEVICES", "8.0", 1);
-
-  /* The runtime launches in the current context: make one on the stand-in's device 0. */
-  void *standin = dlopen(standin_path, RTLD_NOW | RTLD_LOCAL);
-  if (standin == NULL) {
-    fprintf(stderr, "%s\n", dlerror());
-    return 2;
-  }
-  CUcontext (*context_create)(int);
-  CUresult (*set_current)(CUcontext);
-  *(void **)(&context_create) = dlsym(standin, "standin_context_create");
-  *(void **)(&set_current) = dlsym(standin, "cuCtxSetCurrent");
-  set_current(context_create(0));
+  if (standin_session_open(argc, argv, "8.0", log_path) != 0) return 2;
 
   int failures = 0;
   CUresult added = v1_add_default(NULL, 0x10000, 0x20000, 0x30000, 4096);

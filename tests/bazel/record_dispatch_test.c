@@ -8,13 +8,12 @@
  * K, each layout gives other values), where the generic variant passes stride_am,
  * stride_ak and stride_bk as they are. An unaligned pointer must still reach the generic one. */
 #include <cuda.h>
-#include <dlfcn.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "examples/matmul.h"
+#include "tests/bazel/standin_session.h"
 
 /* The 7th, 8th and 9th launch arguments (4-byte integers) of the last launch in the log. */
 static int last_launch_strides(const char *path, int strides[3]) {
@@ -47,29 +46,10 @@ struct layout_case {
 };
 
 int main(int argc, char **argv) {
-  char standin_path[PATH_MAX];
-  if (argc != 2 || realpath(argv[1], standin_path) == NULL) {
-    fprintf(stderr, "usage: record_dispatch_test STANDIN_LIBCUDA\n");
-    return 2;
-  }
-  char log_path[PATH_MAX];
-  snprintf(log_path, sizeof log_path, "%s/standin.log", getenv("TEST_TMPDIR"));
-  setenv("TTLINK_LIBCUDA_PATH", standin_path, 1);
-  setenv("STANDIN_LOG", log_path, 1);
-  setenv("STANDIN_DEVICES", "9.0", 1);
   /* a_ptr, b_ptr, c_ptr, M, N, K and the three arguments after them: every variant has 9. */
   setenv("STANDIN_PARAM_SIZES", "8,8,8,4,4,4,4,4,4", 1);
-
-  void *standin = dlopen(standin_path, RTLD_NOW | RTLD_LOCAL);
-  if (standin == NULL) {
-    fprintf(stderr, "%s\n", dlerror());
-    return 2;
-  }
-  CUcontext (*context_create)(int);
-  CUresult (*set_current)(CUcontext);
-  *(void **)(&context_create) = dlsym(standin, "standin_context_create");
-  *(void **)(&set_current) = dlsym(standin, "cuCtxSetCurrent");
-  set_current(context_create(0));
+  char log_path[PATH_MAX];
+  if (standin_session_open(argc, argv, "9.0", log_path) != 0) return 2;
 
   const struct layout_case cases[] = {
       {"A row, B row", 0, 0, 32, 48, 64, 0x10000},

@@ -4,13 +4,11 @@
  * block of the last launch in its log tell the algo (4 warps: 128, 8 warps: 256), the grid
  * its block sizes (BLOCK_SIZE_M x BLOCK_SIZE_N tiles). */
 #include <cuda.h>
-#include <dlfcn.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "tests/bazel/matmul_tuned.h"
+#include "tests/bazel/standin_session.h"
 
 /* The block x and grid x of the last launch in the log. */
 static int last_launch(const char *path, unsigned *block, unsigned *grid) {
@@ -32,26 +30,8 @@ struct tuned_case {
 };
 
 int main(int argc, char **argv) {
-  char standin_path[PATH_MAX];
-  if (argc != 2 || realpath(argv[1], standin_path) == NULL) {
-    fprintf(stderr, "usage: tuning_dispatch_test STANDIN_LIBCUDA\n");
-    return 2;
-  }
   char log_path[PATH_MAX];
-  snprintf(log_path, sizeof log_path, "%s/standin.log", getenv("TEST_TMPDIR"));
-  setenv("TTLINK_LIBCUDA_PATH", standin_path, 1);
-  setenv("STANDIN_LOG", log_path, 1);
-  setenv("STANDIN_DEVICES", "9.0", 1);
-  void *standin = dlopen(standin_path, RTLD_NOW | RTLD_LOCAL);
-  if (standin == NULL) {
-    fprintf(stderr, "%s\n", dlerror());
-    return 2;
-  }
-  CUcontext (*context_create)(int);
-  CUresult (*set_current)(CUcontext);
-  *(void **)(&context_create) = dlsym(standin, "standin_context_create");
-  *(void **)(&set_current) = dlsym(standin, "cuCtxSetCurrent");
-  set_current(context_create(0));
+  if (standin_session_open(argc, argv, "9.0", log_path) != 0) return 2;
 
   const struct tuned_case cases[] = {
       {"x @ W.T, M 16 (recorded: 64x128x32 w4)", 16, 4096, 4096, 1, 128, 64, 128},
