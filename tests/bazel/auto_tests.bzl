@@ -1,28 +1,9 @@
 """Analysis tests of `specializations = "auto"` / "auto16": the TritonCompile actions and variants they give."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//examples:matmul_signature.bzl", "MATMUL_SIGNATURE")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
 load(":common.bzl", "actions_of")
-
-# The example matmul's signature: 3 pointers, sizes M N K, and two strides per operand.
-_MATMUL_SIGNATURE = {
-    "a_ptr": "*fp16",
-    "b_ptr": "*fp16",
-    "c_ptr": "*fp16",
-    "M": "i32",
-    "N": "i32",
-    "K": "i32",
-    "stride_am": "i32",
-    "stride_ak": "i32",
-    "stride_bk": "i32",
-    "stride_bn": "i32",
-    "stride_cm": "i32",
-    "stride_cn": "i32",
-    "BLOCK_SIZE_M": "{BLOCK_SIZE_M}",
-    "BLOCK_SIZE_N": "{BLOCK_SIZE_N}",
-    "BLOCK_SIZE_K": "{BLOCK_SIZE_K}",
-    "GROUP_SIZE_M": "8",
-}
 
 _CONSTEXPRS = ", 64, 128, 32, 8"
 
@@ -113,7 +94,7 @@ def auto_test_suite(name):
                 "1",
             ],
             kernel = "matmul_kernel",
-            signature = _MATMUL_SIGNATURE,
+            signature = MATMUL_SIGNATURE,
             specializations = specializations,
             tags = ["manual"],
             targets = ["cuda:80"],

@@ -21,25 +21,21 @@ LABEL = SimpleNamespace(workspace_name="", package="examples", name="matmul_kern
 ALIGNED = 0x10000
 UNALIGNED = 0x10004
 
-# examples/BUILD.bazel's matmul_kernel with one config (the layouts do not depend on it).
-MATMUL_SIGNATURE = [
-    ("a_ptr", "*fp16"),
-    ("b_ptr", "*fp16"),
-    ("c_ptr", "*fp16"),
-    ("M", "i32"),
-    ("N", "i32"),
-    ("K", "i32"),
-    ("stride_am", "i32"),
-    ("stride_ak", "i32"),
-    ("stride_bk", "i32"),
-    ("stride_bn", "i32"),
-    ("stride_cm", "i32"),
-    ("stride_cn", "i32"),
-    ("BLOCK_SIZE_M", "{BLOCK_SIZE_M}"),
-    ("BLOCK_SIZE_N", "{BLOCK_SIZE_N}"),
-    ("BLOCK_SIZE_K", "{BLOCK_SIZE_K}"),
-    ("GROUP_SIZE_M", "8"),
-]
+# examples/BUILD.bazel's matmul_kernel with one config (the layouts do not depend on it): its
+# signature from the .bzl both load, which is a Python dict literal too.
+MATMUL_SIGNATURE_BZL = Path(__file__).parents[2] / "examples" / "matmul_signature.bzl"
+
+
+def exec_bzl(path: Path, **builtins) -> dict:
+    """The globals of a .bzl file written in the subset of Starlark that Python runs. Starlark
+    strings iterate through `.elems()`; Python's iterate as they are, so that call is the one
+    thing taken out."""
+    namespace = dict(builtins)
+    exec(compile(path.read_text().replace(".elems()", ""), str(path), "exec"), namespace)
+    return namespace
+
+
+MATMUL_SIGNATURE = list(exec_bzl(MATMUL_SIGNATURE_BZL)["MATMUL_SIGNATURE"].items())
 CONFIG = {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64}
 
 
@@ -57,12 +53,8 @@ def _fail(message):
 
 
 def load_specializations() -> SimpleNamespace:
-    """The functions of specializations.bzl. Starlark strings iterate through `.elems()`;
-    Python's iterate as they are, so that call is the one thing taken out."""
-    source = SPECIALIZATIONS_BZL.read_text().replace(".elems()", "")
-    namespace = {"struct": SimpleNamespace, "fail": _fail, "type": _starlark_type}
-    exec(compile(source, str(SPECIALIZATIONS_BZL), "exec"), namespace)
-    return SimpleNamespace(**namespace)
+    """The functions of specializations.bzl."""
+    return SimpleNamespace(**exec_bzl(SPECIALIZATIONS_BZL, struct=SimpleNamespace, fail=_fail, type=_starlark_type))
 
 
 @pytest.fixture(scope="module")
