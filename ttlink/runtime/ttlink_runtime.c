@@ -263,7 +263,13 @@ static void report_first_launch(struct ttlink_variant *variant) {
 }
 
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
-                       int64_t grid_z, void **args) {
+                       int64_t grid_z, void **args, struct ttlink_tensor_arg *tensors, CUdeviceptr *scratch) {
+  (void)tensors;
+  (void)scratch;
+  const struct ttlink_kernel *kernel = variant->kernel;
+  if (kernel->num_tensor_args != 0 || kernel->num_scratch_params != 0 || kernel->num_ctas > 1 ||
+      kernel->launch_flags != 0)
+    return CUDA_ERROR_NOT_SUPPORTED; /* not yet: tensor maps, scratch and launch attributes */
   if (grid_x == 0 || grid_y == 0 || grid_z == 0) return CUDA_SUCCESS;
   if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > TTLINK_MAX_GRID_X || grid_y > TTLINK_MAX_GRID_YZ ||
       grid_z > TTLINK_MAX_GRID_YZ)
@@ -280,6 +286,11 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
   /* After the launch is uncounted, so that writing to stderr never holds up an unload. */
   if (report_variants && !__atomic_load_n(&variant->reported, __ATOMIC_RELAXED)) report_first_launch(variant);
   return status;
+}
+
+CUresult ttlink_set_scratch_allocator(ttlink_scratch_alloc alloc, ttlink_scratch_release release, void *user) {
+  (void)user;
+  return (alloc == NULL) != (release == NULL) ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_NOT_SUPPORTED;
 }
 
 CUresult ttlink_load(struct ttlink_variant *variant) {

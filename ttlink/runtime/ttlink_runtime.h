@@ -8,7 +8,8 @@
  * is printed unless TTLINK_REPORT_VARIANTS asks (see ttlink_launch).
  *
  * This is an internal interface between the runtime and generated code; applications call
- * the generated entry points (`S`, `load_S`, `unload_S`) instead.
+ * the generated entry points (`S`, `load_S`, `unload_S`) instead, and may call
+ * ttlink_set_scratch_allocator.
  */
 #ifndef TTLINK_RUNTIME_H
 #define TTLINK_RUNTIME_H
@@ -24,6 +25,16 @@ extern "C" {
 
 enum ttlink_image_format { TTLINK_CUBIN, TTLINK_PTX };
 
+/* How one binary encodes one host tensor descriptor argument (its tensordesc_meta entry). */
+struct ttlink_tensor_map_info {
+  CUtensorMapDataType data_type; /* the HOST enum (mapped from Triton's device enum at compile time) */
+  CUtensorMapSwizzle swizzle;
+  int rank;                      /* 1..5 */
+  unsigned int elem_size;        /* bytes */
+  uint32_t block_shape[5];       /* the box, outermost first (Triton's order); rank used */
+  int fp4_padded;                /* packed fp4: the map's innermost dimension is twice the shape's */
+};
+
 /* One binary of a kernel: a cubin for one GPU architecture, or PTX for the driver to JIT. */
 struct ttlink_image {
   enum ttlink_image_format format;
@@ -31,7 +42,15 @@ struct ttlink_image {
   unsigned int shared_bytes; /* dynamic shared memory per block this binary launches with */
   const unsigned char *data; /* PTX is NUL-terminated */
   size_t size;
+  const struct ttlink_tensor_map_info *tensor_maps; /* one per tensor argument; NULL if none */
+  size_t global_scratch_bytes;  /* per program (per CTA: times num_ctas); 0 if none */
+  size_t global_scratch_align;  /* bytes, a power of two (1 if none) */
+  size_t profile_scratch_bytes; /* likewise, for the profiler's scratch */
+  size_t profile_scratch_align;
 };
+
+#define TTLINK_LAUNCH_COOPERATIVE 1u /* a cooperative grid (CU_LAUNCH_ATTRIBUTE_COOPERATIVE) */
+#define TTLINK_LAUNCH_PDL 2u         /* programmatic dependent launch (..._PROGRAMMATIC_STREAM_SERIALIZATION) */
 
 /* A compiled kernel variant: its binaries (in any order), launch shape and description. */
 struct ttlink_kernel {
@@ -40,6 +59,22 @@ struct ttlink_kernel {
   int num_images;
   unsigned int block_x;    /* num_warps * 32 threads */
   const char *description; /* its API, algo, symbol and specialisation, for TTLINK_REPORT_VARIANTS */
+  int num_tensor_args;     /* host tensor descriptor arguments */
+  int num_scratch_params;  /* hidden trailing scratch pointers the binary takes (0..2: global, profile) */
+  unsigned int num_ctas;   /* CTAs per cluster (1: no cluster) */
+  unsigned int launch_flags; /* TTLINK_LAUNCH_* */
+};
+
+/* One host tensor descriptor argument of a launch: what the caller passed, and where the
+ * kernel parameters made from it live. The runtime fills `map` and `shape32` from the
+ * tensor_maps entry of the binary it launches for the current context. */
+struct ttlink_tensor_arg {
+  CUdeviceptr base;
+  const int64_t *shape;   /* rank values, elements, outermost first */
+  const int64_t *strides; /* rank values, elements; the last must be 1 */
+  int32_t padding;        /* 0: out-of-bounds reads give zero, 1: NaN */
+  CUtensorMap *map;       /* out: the kernel's CUtensorMap parameter */
+  int32_t *shape32;       /* out: the kernel's i32 shape parameters (rank of them) */
 };
 
 struct ttlink_loaded; /* the module loaded for one CUDA context (private to the runtime) */
@@ -55,11 +90,34 @@ struct ttlink_variant {
 #define TTLINK_VARIANT_INIT(kernel) {(kernel), PTHREAD_MUTEX_INITIALIZER, NULL, 0}
 
 /*
- * Launches the variant in the current context on `stream` with `args` (one pointer per
- * kernel parameter, hidden ones included). The module is loaded on the first launch in
- * each context. A grid with a zero dimension returns CUDA_SUCCESS without launching; a
- * negative one, or one above the limits of every device since compute capability 3.0
- * (2^31 - 1 blocks in x, 65535 in y and z), returns CUDA_ERROR_INVALID_VALUE without launching.
+ * Launches the variant in the current context on `stream` with `args`: one pointer per kernel
+ * parameter, hidden ones included (tensor maps -> tensors[i].map, their shapes ->
+ * &tensors[i].shape32[d], scratch -> &scratch[i]). `tensors` has num_tensor_args entries and
+ * `scratch` num_scratch_params slots (each NULL when there are none). The module is loaded
+ * on the first launch in each context. A grid with a zero dimension returns CUDA_SUCCESS
+ * without launching; a negative one, or one above the limits of every device since compute
+ * capability 3.0 (2^31 - 1 blocks in x, counting num_ctas per program, 65535 in y and z),
+ * returns CUDA_ERROR_INVALID_VALUE without launching.
+ *
+ * A kernel without tensor arguments, scratch, clusters or launch flags is launched with
+ * cuLaunchKernel, as it always was. Otherwise:
+ * - Tensor arguments are checked against the tensor_maps entry of the binary chosen for the
+ *   device, then encoded with cuTensorMapEncodeTiled as Triton's launcher does (docs/DESIGN.md).
+ *   CUDA_ERROR_INVALID_VALUE, with nothing allocated or launched, when the base is not 16-byte
+ *   aligned, a shape value is below 1 or above 2^31 - 1, the last stride is not 1, another
+ *   stride is below 1 or its byte stride is not a multiple of 16 or not below 2^40, the
+ *   padding is neither 0 nor 1, or is 1 for a data type that is not floating point.
+ *   CUDA_ERROR_NOT_SUPPORTED if the driver lacks cuTensorMapEncodeTiled.
+ * - Scratch: slot i gets per-program bytes x grid_x x grid_y x grid_z x num_ctas of the binary's
+ *   global (i = 0) or profile (i = 1) scratch, aligned as the binary asks, or 0 when that is 0
+ *   bytes (CUDA_ERROR_INVALID_VALUE if the product overflows). It comes from the allocator
+ *   set with ttlink_set_scratch_allocator, else from cuMemAllocAsync on `stream`, and is
+ *   released on `stream` right after the launch is queued, whether the launch succeeded or
+ *   not: stream-ordered, so legal under CUDA graph capture and safe with concurrent streams.
+ *   A failed allocation is returned, and nothing is launched.
+ * - num_ctas > 1 or launch flags: cuLaunchKernelEx with the attributes Triton's launcher gives
+ *   (PDL, cooperative, a cluster of num_ctas x 1 x 1 with the SPREAD scheduling policy) and
+ *   gridDimX = grid_x * num_ctas. CUDA_ERROR_NOT_SUPPORTED if the driver lacks it.
  *
  * If TTLINK_REPORT_VARIANTS is set and neither empty nor "0" when the runtime first opens the
  * driver (on the process's first launch, load or unload), the first launch of each variant in
@@ -68,7 +126,30 @@ struct ttlink_variant {
  * load and a branch.
  */
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
-                       int64_t grid_z, void **args);
+                       int64_t grid_z, void **args, struct ttlink_tensor_arg *tensors, CUdeviceptr *scratch);
+
+/*
+ * Where launches get their scratch memory: `alloc(&pointer, bytes, align, stream, user)` must
+ * return CUDA_SUCCESS and a pointer aligned to `align` (a power of two) valid for work queued
+ * on `stream` after the call; `release(pointer, bytes, stream, user)` is called with what alloc
+ * returned once the launch that used it is queued on `stream` (also if the launch failed; its
+ * error is the launch's result when the launch succeeded), so the memory may only be reused by
+ * work ordered after that launch: a stream-ordered pool
+ * (cuMemAllocAsync / cuMemFreeAsync) or a caching allocator that waits on the stream meets this.
+ * A pointer alloc returns unaligned is released and the launch fails with
+ * CUDA_ERROR_INVALID_VALUE. Both NULL restores the default (cuMemAllocAsync / cuMemFreeAsync on
+ * the launch stream); one NULL returns CUDA_ERROR_INVALID_VALUE and changes nothing.
+ *
+ * Process-wide, and callable from any thread at any time: each launch takes the allocator set
+ * when it starts and uses it both to allocate and to release, so a launch that runs while the
+ * allocator is replaced still releases through the old one, which must stay callable (and
+ * `user` valid) until such launches have returned. The hooks may be called from several
+ * threads at once.
+ */
+typedef CUresult (*ttlink_scratch_alloc)(CUdeviceptr *pointer, size_t bytes, size_t align, CUstream stream,
+                                         void *user);
+typedef CUresult (*ttlink_scratch_release)(CUdeviceptr pointer, size_t bytes, CUstream stream, void *user);
+CUresult ttlink_set_scratch_allocator(ttlink_scratch_alloc alloc, ttlink_scratch_release release, void *user);
 
 /* Loads the variant's module for the current context unless it is loaded already. */
 CUresult ttlink_load(struct ttlink_variant *variant);
