@@ -9,8 +9,10 @@ load(":records.bzl", "recorded_configs", "recorded_hint_sets", "recorded_variant
 load(
     ":specializations.bzl",
     "DEFAULT_TARGETS",
+    "LAUNCH_OPTIONS",
     "attr_fail",
     "c_identifier",
+    "check_launch_defaults",
     "expand_configs",
     "expand_specializations",
     "parse_signature",
@@ -52,6 +54,15 @@ def _compile(ctx, deps, kernel, params, signature, config, target, output, hints
     args.add_joined("--arg-names", [param.name for param in params], join_with = ",")
     args.add("-w", config.num_warps)
     args.add("-ns", config.num_stages)
+
+    # Only options that differ from Triton's defaults: other kernels' command lines stay as
+    # they were, and so do their cached actions.
+    if config.launch["num_ctas"] != 1:
+        args.add("--num-ctas", config.launch["num_ctas"])
+    if config.launch["launch_pdl"]:
+        args.add("--launch-pdl")
+    if config.launch["launch_cooperative_grid"]:
+        args.add("--launch-cooperative-grid")
     args.add("--target", target)
     args.add("--binary-out", output)
     run_ttlink(
@@ -85,13 +96,14 @@ def _triton_kernel_impl(ctx):
         if given_configs != None:
             attr_fail(label, "autotune", "and `configs` are both given; `autotune` carries the configs of the kernel's @triton.autotune")
         given_configs = autotune_configs(label, repository_path(ctx.file.src), ctx.attr.kernel, params, autotune)
+    launch_defaults = {option: getattr(ctx.attr, option) for option in LAUNCH_OPTIONS}
+    check_launch_defaults(label, launch_defaults)
     configs = expand_configs(
         label,
         params,
         ctx.attr.grid,
         given_configs if given_configs != None else recorded_configs(recorded) or [{}],
-        ctx.attr.num_warps,
-        ctx.attr.num_stages,
+        launch_defaults,
     )
     hint_sets = expand_specializations(label, params, _decode(label, "specializations", ctx.attr.specializations, ["string", "list"]))
     recorded_hints = recorded_hint_sets(label, configs, recorded)
@@ -119,7 +131,7 @@ def _triton_kernel_impl(ctx):
             c_files = assemble(ctx, name, binaries, config.grid, ctx.attr.embed_ptx, base, description)
             variants.append(struct(
                 tag = tag,
-                config = dict(config.values, num_warps = config.num_warps, num_stages = config.num_stages),
+                config = dict(config.values, **config.launch),
                 hints = hints,
                 grid = config.grid,
                 embed_ptx = ctx.attr.embed_ptx,
@@ -157,6 +169,9 @@ triton_kernel_rule = rule(
         "embed_ptx": attr.bool(doc = "Embed PTX as a JIT fallback for GPUs without a matching binary."),
         "grid": attr.string_list(mandatory = True, doc = "Three C expressions; `{KEY}` takes config values."),
         "kernel": attr.string(mandatory = True, doc = "The `@triton.jit` function in `src`."),
+        "launch_cooperative_grid": attr.bool(doc = "Default launch_cooperative_grid for configs that do not set it."),
+        "launch_pdl": attr.bool(doc = "Default launch_pdl for configs that do not set it."),
+        "num_ctas": attr.int(default = 1, doc = "Default num_ctas for configs that do not set it: a power of two up to 16."),
         "num_stages": attr.int(default = 3, doc = "Default num_stages for configs that do not set it."),
         "num_warps": attr.int(default = 4, doc = "Default num_warps for configs that do not set it: a power of two up to 32."),
         "out_name": attr.string(doc = "The linked API name; defaults to the target name."),
@@ -181,6 +196,9 @@ def triton_kernel(
         autotune = None,
         num_warps = 4,
         num_stages = 3,
+        num_ctas = 1,
+        launch_pdl = False,
+        launch_cooperative_grid = False,
         specializations = "auto",
         records = [],
         targets = [],
@@ -197,14 +215,20 @@ def triton_kernel(
       kernel: the name of the `@triton.jit` function.
       signature: dict {parameter: entry}, every Python parameter by its name in the
         kernel, in order (ttlink checks the names against the kernel's parameters).
-        An entry is a Triton type (`*fp16`, `i32`, `fp32`, ...), a literal constexpr
-        (`8`), or `{KEY}`, a constexpr taken from each config.
-      grid: three C expressions over the kernel's integer arguments and constexprs; `{KEY}`
-        takes config values, e.g. `["(M + {BLOCK_M} - 1) / {BLOCK_M}", "1", "1"]`. Commas
-        are not allowed inside an entry.
-      configs: list of dicts {KEY: number}; `num_warps` / `num_stages` keys override the
-        defaults below. Every key must be used by `signature` or `grid`, and two configs
-        must differ in more than keys only `grid` uses (they would compile to one binary).
+        An entry is a Triton type (`*fp16`, `i32`, `fp32`, ...), a host tensor
+        descriptor `tensordesc<DTYPE[B0, B1, ...]>` (rank 1 to 5; each block dimension a
+        positive integer or `{KEY}` from each config, e.g. `tensordesc<fp16[{BLOCK_M},
+        {BLOCK_K}]>`; cuda:90 and newer; its C API takes the base pointer, shape, strides
+        and padding mode), a literal constexpr (`8`), or `{KEY}`, a constexpr taken from
+        each config.
+      grid: three C expressions over the kernel's integer arguments and constexprs (not its
+        tensor descriptors); `{KEY}` takes config values, e.g.
+        `["(M + {BLOCK_M} - 1) / {BLOCK_M}", "1", "1"]`. Commas are not allowed inside an
+        entry.
+      configs: list of dicts {KEY: number}; the launch options `num_warps`, `num_stages`,
+        `num_ctas`, `launch_pdl` and `launch_cooperative_grid` override the defaults below.
+        Every key must be used by `signature` or `grid`, and two configs must differ in
+        more than keys only `grid` uses (they would compile to one binary).
         Default: the configs of `autotune`, else those of `records`, else `[{}]`.
       autotune: the `AUTOTUNE` of a .bzl file that `ttlink configs` wrote from the kernel's
         `@triton.autotune` (`load(":NAME.bzl", NAME = "AUTOTUNE")`): its configs, in order,
@@ -213,14 +237,20 @@ def triton_kernel(
         `triton_autotune_test`. docs/AUTOTUNE.md.
       num_warps: default warps per program: a power of two up to 32.
       num_stages: default software pipelining stages.
+      num_ctas: default CTAs per program, launched as a thread block cluster of that many
+        CTAs (`ttlink compile --num-ctas`): a power of two up to 16; cuda:90 and newer.
+      launch_pdl: default for programmatic dependent launch (`--launch-pdl`): the kernel
+        may start while the previous kernel of its stream finishes.
+      launch_cooperative_grid: default for a cooperative launch
+        (`--launch-cooperative-grid`): all programs resident at once, for grid-wide sync.
       specializations: "auto" (every pointer and integer argument `:16`, plus a generic
         variant), or a list mixing "auto" and dicts {argument: 16 | 1 | None, "*": hint of
         every pointer and integer not named}.
       records: `RECORD`s loaded from .bzl files that `ttlink record -o NAME.bzl` wrote
         (`load(":NAME.bzl", NAME = "RECORD")`). Each must record this kernel (its `src` path
         from the repository root, and `kernel`); every specialisation it recorded is
-        compiled too, with the recorded hints, for the config of its recorded constexprs,
-        num_warps and num_stages (recorded ones that match no config of `configs` are left
+        compiled too, with the recorded hints, for the config of its recorded constexprs
+        (and tensor descriptor block shapes), num_warps and num_stages (recorded ones that match no config of `configs` are left
         out), for every target of `targets` (recorded targets are not used). docs/RECORD.md.
       targets: `cuda:ARCH` list; default: `@rules_cuda//cuda:archs` when set, else
         `["cuda:80", "cuda:90"]`.
@@ -243,6 +273,9 @@ def triton_kernel(
         autotune = json.encode(autotune),
         num_warps = num_warps,
         num_stages = num_stages,
+        num_ctas = num_ctas,
+        launch_pdl = launch_pdl,
+        launch_cooperative_grid = launch_cooperative_grid,
         specializations = json.encode(specializations),
         records = json.encode(records),
         targets = targets,

@@ -18,7 +18,7 @@ the headers of one or more kernels into a dispatcher.""",
         "binaries": "depset of File: the per-target JSON files of `ttlink compile --binary-out` (cubin, PTX, metadata).",
         "variants": """list of struct: one per variant, in build order, with fields
   `tag` (str: `CONFIG/VARIANT`, e.g. `128x256x64_w8s3/0d1d7c`: names the variant's files),
-  `config` (dict: constexpr values plus `num_warps` and `num_stages`),
+  `config` (dict: constexpr values plus the launch options `num_warps`, `num_stages`, `num_ctas`, `launch_pdl` and `launch_cooperative_grid`),
   `hints` (dict: argument name -> 16, 1 or None),
   `grid` (list of 3 str: the grid expressions, config values substituted),
   `embed_ptx` (bool: whether its C embeds PTX),

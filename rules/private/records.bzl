@@ -7,7 +7,7 @@ with `//pkg:name: attribute 'records': message` naming the record and the kernel
 here touches `ctx`.
 """
 
-load(":specializations.bzl", "FLOAT_TYPES", "INT_TYPES", "attr_fail", "is_hintable")
+load(":specializations.bzl", "FLOAT_TYPES", "INT_TYPES", "attr_fail", "is_hintable", "split_tensordesc")
 
 _RECORD_FORMAT = 1
 
@@ -55,19 +55,43 @@ def _check_params(label, where, params, recorded_params):
     if declared != recorded_params:
         attr_fail(label, "records", "%s records the parameters in the order (%s), `signature` in (%s)" % (where, ", ".join(recorded_params), ", ".join(declared)))
 
+def _tensordesc_values(label, where, param, recorded, values):
+    """Adds the `{KEY}` block dimensions of a recorded tensor descriptor type to `values`.
+
+    A key that `values` holds already (a constexpr of the kernel) must agree.
+    """
+    declared = "%s: argument '%s' is recorded as %s, which `signature` declares %s" % (where, param.name, recorded, param.template)
+    parts = split_tensordesc(recorded)
+    if parts == None or parts[0] != param.dtype or len(parts[1]) != len(param.block) or not all([dim.isdigit() for dim in parts[1]]):
+        attr_fail(label, "records", declared)
+    for block_dim, dim in zip(param.block, parts[1]):
+        if not block_dim.startswith("{"):
+            if dim != block_dim:
+                attr_fail(label, "records", declared)
+            continue
+        key = block_dim[1:-1]
+        if values.setdefault(key, int(dim)) != int(dim):
+            attr_fail(label, "records", "%s, so {%s} is %s there, but %r elsewhere in the specialisation" % (declared, key, dim, values[key]))
+
 def _variant(label, where, params, entry):
-    """One recorded specialisation as struct(values, num_warps, num_stages, hints)."""
+    """One recorded specialisation as struct(values, launch, hints).
+
+    The JIT's specialisations that a record holds launch one CTA per program, without launch
+    flags (`ttlink record` leaves out the others).
+    """
     values = {}
     hints = {}
     for param in params:
+        if param.kind != "constexpr" and param.name not in entry["args"]:
+            attr_fail(label, "records", "%s: '%s' is a constexpr there, an argument in `signature`" % (where, param.name))
         if param.kind == "arg":
-            arg = entry["args"].get(param.name)
-            if arg == None:
-                attr_fail(label, "records", "%s: '%s' is a constexpr there, an argument in `signature`" % (where, param.name))
+            arg = entry["args"][param.name]
             if not _same_type_family(arg["type"], param.type):
                 attr_fail(label, "records", "%s: argument '%s' is recorded as %s, which `signature` declares %s" % (where, param.name, arg["type"], param.type))
             if is_hintable(param):
                 hints[param.name] = arg["hint"]
+            continue
+        if param.kind == "tensordesc":
             continue
         if param.name not in entry["constexprs"]:
             attr_fail(label, "records", "%s: '%s' is an argument there, a constexpr in `signature`" % (where, param.name))
@@ -82,7 +106,19 @@ def _variant(label, where, params, entry):
             values[key] = value
         elif type(value) not in ("int", "float") or str(value) != template:
             attr_fail(label, "records", "%s: constexpr '%s' is recorded as %r, which `signature` fixes to %s" % (where, param.name, value, template))
-    return struct(values = values, num_warps = entry["num_warps"], num_stages = entry["num_stages"], hints = hints)
+
+    # After the constexprs: a block dimension `{KEY}` is usually a constexpr of the kernel too.
+    for param in params:
+        if param.kind == "tensordesc":
+            _tensordesc_values(label, where, param, entry["args"][param.name]["type"], values)
+    launch = {
+        "num_warps": entry["num_warps"],
+        "num_stages": entry["num_stages"],
+        "num_ctas": 1,
+        "launch_pdl": False,
+        "launch_cooperative_grid": False,
+    }
+    return struct(values = values, launch = launch, hints = hints)
 
 def recorded_variants(label, src_path, kernel, params, records):
     """Every recorded specialisation of one kernel, the target left out.
@@ -95,7 +131,7 @@ def recorded_variants(label, src_path, kernel, params, records):
       records: the decoded `records` attribute, a list of RECORDs.
 
     Returns:
-      the distinct struct(values = {config key: value}, num_warps, num_stages,
+      the distinct struct(values = {config key: value}, launch = {launch option: value},
       hints = {argument: 16 | 1 | None}), in record order.
     """
     variants = []
@@ -117,11 +153,11 @@ def recorded_configs(variants):
       variants: from recorded_variants.
 
     Returns:
-      list of dicts {config key: value, "num_warps": n, "num_stages": n}.
+      list of dicts {config key: value, launch option: value}.
     """
     configs = []
     for variant in variants:
-        config = dict(variant.values, num_warps = variant.num_warps, num_stages = variant.num_stages)
+        config = dict(variant.values, **variant.launch)
         if config not in configs:
             configs.append(config)
     return configs
@@ -143,7 +179,7 @@ def recorded_hint_sets(label, configs, variants):
     for config in configs:
         hint_sets = []
         for variant in variants:
-            same = variant.num_warps == config.num_warps and variant.num_stages == config.num_stages
+            same = variant.launch == config.launch
             for key, value in variant.values.items():
                 same = same and config.values.get(key) == value
             if same and variant.hints not in hint_sets:

@@ -20,10 +20,17 @@ _DIGITS = "0123456789"
 _UPPERCASE = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _IDENTIFIER_START = "abcdefghijklmnopqrstuvwxyz" + _UPPERCASE + "_"
 _IDENTIFIER_CHARS = _IDENTIFIER_START + _DIGITS
-_LAUNCH_KEYS = ["num_warps", "num_stages"]
 
 # A program is num_warps x 32 threads, and a CUDA block holds at most 1024.
 _MAX_NUM_WARPS = 32
+
+# A thread block cluster holds at most 16 CTAs (16 needs the non-portable cluster size).
+_MAX_NUM_CTAS = 16
+
+# TMA tensor maps have 1 to 5 dimensions.
+_MAX_TENSORDESC_RANK = 5
+_TENSORDESC = "tensordesc<"
+_TENSORDESC_FORM = "write tensordesc<DTYPE[B0, B1, ...]>, e.g. tensordesc<fp16[64, {BLOCK_K}]>"
 
 def display_label(label):
     """`//pkg:name` for the main repository, `@repo//pkg:name` otherwise."""
@@ -141,6 +148,50 @@ def format_value(value):
     """The text of a config value inside a signature or grid: `128`, `0.5`, `-1`."""
     return str(value)
 
+def split_tensordesc(text):
+    """Splits a tensor descriptor type `tensordesc<DTYPE[B0, B1, ...]>` into its parts.
+
+    Args:
+      text: a signature entry or recorded type.
+
+    Returns:
+      (DTYPE, [B0, B1, ...]) with the parts stripped but not checked, or None when `text` is
+      not of that form.
+    """
+    if not text.startswith(_TENSORDESC) or not text.endswith("]>"):
+        return None
+    dtype, bracket, dims = text[len(_TENSORDESC):-len("]>")].partition("[")
+    if not bracket or "[" in dims or "]" in dims:
+        return None
+    return dtype.strip(), [dim.strip() for dim in dims.split(",")]
+
+def _parse_tensordesc(label, name, entry):
+    """The param of a tensor descriptor entry, its block dimensions literals or one `{KEY}` each."""
+    where = "parameter '%s': '%s'" % (name, entry)
+    if entry.startswith("tensordesc_im2col<"):
+        attr_fail(label, "signature", "%s: im2col tensor descriptors are not supported; use tensordesc<...>" % where)
+    if ":" in entry:
+        attr_fail(label, "signature", "%s carries a hint; tensor descriptors take none" % where)
+    parts = split_tensordesc(entry)
+    if parts == None:
+        attr_fail(label, "signature", "%s is not a tensor descriptor type: %s" % (where, _TENSORDESC_FORM))
+    dtype, dims = parts
+    if dtype not in POINTEE_TYPES:
+        attr_fail(label, "signature", "%s has unknown element type '%s' (expected e.g. fp16, bf16, fp32, i8)" % (where, dtype))
+    if len(dims) > _MAX_TENSORDESC_RANK:
+        attr_fail(label, "signature", "%s has %d block dimensions; TMA takes 1 to %d" % (where, len(dims), _MAX_TENSORDESC_RANK))
+    block = []
+    for dim in dims:
+        if _is_int_literal(dim) and int(dim) > 0:
+            block.append(str(int(dim)))
+        elif dim.startswith("{") and placeholders(label, "signature", dim) == [dim[1:-1]]:
+            block.append(dim)
+        else:
+            attr_fail(label, "signature", "parameter '%s': block dimension '%s' of '%s' must be a positive integer or one {KEY}" % (name, dim, entry))
+
+    # Triton's spelling, ", " between the dimensions.
+    return struct(name = name, kind = "tensordesc", type = None, template = "%s%s[%s]>" % (_TENSORDESC, dtype, ", ".join(block)), dtype = dtype, block = block)
+
 def is_hintable(param):
     """Pointers and integer scalars take `:16` / `:1` hints; floats and `i1` do not."""
     return param.kind == "arg" and (param.type.startswith("*") or param.type in INT_TYPES)
@@ -151,11 +202,16 @@ def parse_signature(label, entries):
     Args:
       label: the target, for error messages.
       entries: list of [name, entry] pairs, every Python parameter in order. An entry is a
-        Triton type (`*fp16`, `i32`, `fp32`, ...: a runtime argument), a literal (`8`,
-        `0.5`: a constexpr) or `{NAME}` (a constexpr taken from each config).
+        Triton type (`*fp16`, `i32`, `fp32`, ...: a runtime argument), a host tensor
+        descriptor (`tensordesc<fp16[64, {BLOCK_K}]>`: block dimensions literal or from each
+        config), a literal (`8`, `0.5`: a constexpr) or `{NAME}` (a constexpr taken from
+        each config).
 
     Returns:
-      list of struct(name, kind = "arg" | "constexpr", type, template).
+      list of struct(name, kind = "arg" | "tensordesc" | "constexpr", type, template):
+      `type` is an argument's Triton type, `template` a constexpr's or tensor descriptor's
+      text with its `{KEY}` placeholders (the descriptor's in Triton's spelling); a tensor
+      descriptor also has `dtype` and `block` (its block dimensions: digits or `{KEY}`).
     """
     if not entries:
         attr_fail(label, "signature", "must name every parameter of the kernel, in order")
@@ -168,6 +224,9 @@ def parse_signature(label, entries):
             attr_fail(label, "signature", "parameter '%s' is listed twice" % name)
         seen[name] = True
         entry = entry.strip()
+        if entry.startswith("tensordesc"):
+            params.append(_parse_tensordesc(label, name, entry))
+            continue
         if ":" in entry:
             attr_fail(label, "signature", "parameter '%s': '%s' carries a hint; hints come from `specializations`" % (name, entry))
         if entry.startswith("*") and entry[1:] in POINTEE_TYPES or entry in SCALAR_TYPES:
@@ -178,7 +237,7 @@ def parse_signature(label, entries):
             placeholders(label, "signature", entry)
             params.append(struct(name = name, kind = "constexpr", type = None, template = entry))
         else:
-            attr_fail(label, "signature", "parameter '%s' has unknown type '%s' (expected e.g. *fp16, i32, fp32, a literal or {CONFIG_KEY})" % (name, entry))
+            attr_fail(label, "signature", "parameter '%s' has unknown type '%s' (expected e.g. *fp16, i32, fp32, tensordesc<fp16[64, 64]>, a literal or {CONFIG_KEY})" % (name, entry))
     return params
 
 def _append_new(names, more):
@@ -211,6 +270,8 @@ def _check_grid_names(label, params, entry):
         param = by_name.get(name)
         if param == None:
             attr_fail(label, "grid", "entry '%s' names '%s', which is not a parameter of the kernel (a config value is written {KEY})" % (entry, name))
+        if param.kind == "tensordesc":
+            attr_fail(label, "grid", "entry '%s' names '%s', a tensor descriptor; a grid takes integer arguments and constexprs" % (entry, name))
         if param.kind == "arg" and param.type not in INT_TYPES + ["i1"]:
             attr_fail(label, "grid", "entry '%s' names '%s', which is not an integer argument" % (entry, name))
 
@@ -224,25 +285,83 @@ def _num_stages_problem(value):
         return "must be a positive integer, got %r" % value
     return None
 
-def _config_tag(values, used, num_warps, num_stages):
+def _num_ctas_problem(value):
+    if type(value) != "int" or value < 1 or value > _MAX_NUM_CTAS or value & (value - 1):
+        return "must be a power of two from 1 to %d, got %r" % (_MAX_NUM_CTAS, value)
+    return None
+
+def _flag_problem(value):
+    if type(value) != "bool":
+        return "must be True or False, got %r" % value
+    return None
+
+# The launch options a config may set, each with its check, in `ttlink compile`'s order.
+LAUNCH_OPTIONS = {
+    "num_warps": _num_warps_problem,
+    "num_stages": _num_stages_problem,
+    "num_ctas": _num_ctas_problem,
+    "launch_pdl": _flag_problem,
+    "launch_cooperative_grid": _flag_problem,
+}
+
+def check_launch_defaults(label, defaults):
+    """Fails unless every launch option default (a `triton_kernel` attribute) is valid.
+
+    Args:
+      label: the target, for error messages.
+      defaults: dict {launch option: value}, every key of LAUNCH_OPTIONS.
+    """
+    for option, problem in LAUNCH_OPTIONS.items():
+        message = problem(defaults[option])
+        if message:
+            attr_fail(label, option, message)
+
+def _config_tag(values, used, launch):
+    """`128x64_w8s3`, plus `cN` for num_ctas N > 1, `_pdl` and `_coop` for the launch flags."""
+    options = "w%ds%d" % (launch["num_warps"], launch["num_stages"])
+    if launch["num_ctas"] != 1:
+        options += "c%d" % launch["num_ctas"]
+    if launch["launch_pdl"]:
+        options += "_pdl"
+    if launch["launch_cooperative_grid"]:
+        options += "_coop"
     constexprs = "x".join([format_value(values[name]) for name in used])
-    tag = "%s_w%ds%d" % (constexprs, num_warps, num_stages) if constexprs else "w%ds%d" % (num_warps, num_stages)
+    tag = "%s_%s" % (constexprs, options) if constexprs else options
     return tag.replace("-", "m").replace(".", "p")
 
-def expand_configs(label, params, grid, configs, num_warps, num_stages):
+def _description(values, launch):
+    """The config for progress messages: its values, then the launch options that are set."""
+    options = ["num_warps=%d" % launch["num_warps"], "num_stages=%d" % launch["num_stages"]]
+    if launch["num_ctas"] != 1:
+        options.append("num_ctas=%d" % launch["num_ctas"])
+    options += [flag for flag in ["launch_pdl", "launch_cooperative_grid"] if launch[flag]]
+    return ", ".join(["%s=%s" % (k, format_value(v)) for k, v in values.items()] + options)
+
+def _block_keys(params):
+    """{KEY: tensor descriptor} for every config key a tensor descriptor's block shape uses."""
+    keys = {}
+    for param in params:
+        if param.kind == "tensordesc":
+            for dim in param.block:
+                if dim.startswith("{"):
+                    keys.setdefault(dim[1:-1], param.name)
+    return keys
+
+def expand_configs(label, params, grid, configs, launch_defaults):
     """Resolves every config: constexpr values, launch options, grid.
 
     Args:
       label: the target, for error messages.
       params: from parse_signature.
       grid: the three grid expressions, with `{KEY}` placeholders.
-      configs: list of dicts {KEY: number}, optionally with num_warps / num_stages.
-      num_warps: default num_warps.
-      num_stages: default num_stages.
+      configs: list of dicts {KEY: number}, optionally with launch options (LAUNCH_OPTIONS).
+      launch_defaults: dict {launch option: value} for configs that do not set it, every
+        key of LAUNCH_OPTIONS (checked by check_launch_defaults).
 
     Returns:
-      list of struct(tag, values, num_warps, num_stages, grid, description); `tag` names
-      the config in output paths and depends only on its values.
+      list of struct(tag, values, launch, num_warps, num_stages, grid, description): `launch`
+      holds every launch option; `tag` names the config in output paths and depends only on
+      its values and launch options.
     """
     if len(grid) != 3:
         attr_fail(label, "grid", "needs exactly 3 entries (x, y, z), got %d" % len(grid))
@@ -254,18 +373,16 @@ def expand_configs(label, params, grid, configs, num_warps, num_stages):
         _check_grid_names(label, params, entry)
     if not configs:
         attr_fail(label, "configs", "must list at least one config (use [{}] for a kernel with no tunables)")
-    for attribute, problem in [("num_warps", _num_warps_problem(num_warps)), ("num_stages", _num_stages_problem(num_stages))]:
-        if problem:
-            attr_fail(label, attribute, problem)
 
     # Keys the signature uses pick the binary; keys only the grid uses change only the launch.
     compiled = []
     for param in params:
-        if param.kind == "constexpr":
+        if param.kind != "arg":
             _append_new(compiled, placeholders(label, "signature", param.template))
     used = list(compiled)
     for entry in grid:
         _append_new(used, placeholders(label, "grid", entry))
+    block_keys = _block_keys(params)
 
     expanded = []
     tags = {}
@@ -278,23 +395,27 @@ def expand_configs(label, params, grid, configs, num_warps, num_stages):
             if name not in config:
                 attr_fail(label, "configs", "%s has no value for placeholder {%s}" % (where, name))
         for key, value in config.items():
-            if key not in used and key not in _LAUNCH_KEYS:
+            if key in LAUNCH_OPTIONS:
+                continue
+            if key not in used:
                 attr_fail(label, "configs", "%s: key '%s' is not used by `signature` or `grid`" % (where, key))
             if type(value) not in ("int", "float"):
                 attr_fail(label, "configs", "%s: '%s' must be a number, got %r" % (where, key, value))
-        warps = config.get("num_warps", num_warps)
-        stages = config.get("num_stages", num_stages)
-        for key, problem in [("num_warps", _num_warps_problem(warps)), ("num_stages", _num_stages_problem(stages))]:
-            if problem:
-                attr_fail(label, "configs", "%s: %s %s" % (where, key, problem))
+            if key in block_keys and (type(value) != "int" or value < 1):
+                attr_fail(label, "configs", "%s: '%s' is a block dimension of tensor descriptor '%s' and must be a positive integer, got %r" % (where, key, block_keys[key], value))
+        launch = {option: config.get(option, default) for option, default in launch_defaults.items()}
+        for option, problem in LAUNCH_OPTIONS.items():
+            message = problem(launch[option])
+            if message:
+                attr_fail(label, "configs", "%s: %s %s" % (where, option, message))
         values = {name: config[name] for name in used}
-        tag = _config_tag(values, used, warps, stages)
+        tag = _config_tag(values, used, launch)
         if tag in tags:
             attr_fail(label, "configs", "%s repeats configs[%d]" % (where, tags[tag]))
         tags[tag] = index
 
         # The linker tells variants apart by their constexprs and launch options only.
-        binary = tuple([values[name] for name in compiled] + [warps, stages])
+        binary = tuple([values[name] for name in compiled] + [launch[option] for option in LAUNCH_OPTIONS])
         if binary in binaries:
             same = expanded[binaries[binary]]
             differing = ", ".join(["'%s'" % name for name in used if values[name] != same.values[name]])
@@ -303,11 +424,11 @@ def expand_configs(label, params, grid, configs, num_warps, num_stages):
         expanded.append(struct(
             tag = tag,
             values = values,
-            num_warps = warps,
-            num_stages = stages,
+            launch = launch,
+            num_warps = launch["num_warps"],
+            num_stages = launch["num_stages"],
             grid = [substitute(entry.strip(), values) for entry in grid],
-            description = ", ".join(["%s=%s" % (k, format_value(v)) for k, v in values.items()] +
-                                    ["num_warps=%d" % warps, "num_stages=%d" % stages]),
+            description = _description(values, launch),
         ))
     return expanded
 
@@ -381,6 +502,8 @@ def _explicit_hints(label, params, index, hint_set):
     for name, hint in hint_set.items():
         if name != "*" and name not in by_name:
             attr_fail(label, "specializations", "%s names '%s', which is not a parameter" % (where, name))
+        if name != "*" and by_name[name].kind == "tensordesc":
+            attr_fail(label, "specializations", "%s: '%s' is a tensor descriptor, which takes no hint (only pointers and integers do)" % (where, name))
         if name != "*" and not is_hintable(by_name[name]):
             attr_fail(label, "specializations", "%s: '%s' takes no hint (only pointers and integers do)" % (where, name))
         if hint not in _HINTS or type(hint) == "bool":
@@ -459,11 +582,11 @@ def signature_arg(params, config, hints):
       hints: one hint set from expand_specializations.
 
     Returns:
-      the SIG text, e.g. "*fp16:16, i32:1, 128".
+      the SIG text, e.g. "*fp16:16, i32:1, tensordesc<fp16[64, 32]>, 128".
     """
     entries = []
     for param in params:
-        if param.kind == "constexpr":
+        if param.kind != "arg":
             entries.append(substitute(param.template, config.values))
         else:
             hint = hints.get(param.name)

@@ -18,11 +18,13 @@ def _autotune_configs_test_impl(ctx):
     env = analysistest.begin(ctx)
     info = analysistest.target_under_test(env)[TritonKernelInfo]
 
-    # The configs of examples/matmul.py's @triton.autotune, in its order: algo i is config i.
+    # The configs of examples/matmul.py's @triton.autotune, in its order: algo i is config i,
+    # with the launch options it leaves at their defaults.
+    defaults = {"num_ctas": 1, "launch_pdl": False, "launch_cooperative_grid": False}
     asserts.equals(env, [
-        {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64, "num_warps": 8, "num_stages": 3},
-        {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32, "num_warps": 4, "num_stages": 4},
-        {"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32, "num_warps": 4, "num_stages": 4},
+        dict({"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64, "num_warps": 8, "num_stages": 3}, **defaults),
+        dict({"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32, "num_warps": 4, "num_stages": 4}, **defaults),
+        dict({"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32, "num_warps": 4, "num_stages": 4}, **defaults),
     ], [variant.config for variant in info.variants])
     asserts.equals(env, ["M", "N", "K"], info.autotune_key)
     return analysistest.end(env)

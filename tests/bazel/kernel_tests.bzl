@@ -88,7 +88,7 @@ def _provider_test_impl(ctx):
     asserts.equals(env, 4, len(info.sources.to_list()))
     asserts.equals(env, 8, len(info.binaries.to_list()))
     first = info.variants[0]
-    asserts.equals(env, {"BLOCK": 256, "num_warps": 4, "num_stages": 3}, first.config)
+    asserts.equals(env, {"BLOCK": 256, "num_warps": 4, "num_stages": 3, "num_ctas": 1, "launch_pdl": False, "launch_cooperative_grid": False}, first.config)
     asserts.equals(env, {"x_ptr": 16, "y_ptr": 16, "out_ptr": 16, "n": 16}, first.hints)
     asserts.equals(env, {"x_ptr": None, "y_ptr": None, "out_ptr": None, "n": None}, info.variants[1].hints)
     asserts.equals(env, "256_w4s3/0d1d2d3d", first.tag)

@@ -5,6 +5,7 @@ load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
 load(":common.bzl", "action_writing", "actions_of")
 load(":testdata/scale_record.bzl", SCALE_RECORD = "RECORD")
+load(":testdata/tile_copy_record.bzl", TILE_COPY_RECORD = "RECORD")
 load(":validation_tests.bzl", "failure_test")
 
 # testdata/scale_record.bzl, as `ttlink record` writes it: scale_kernel with BLOCK 128 (w4 s3)
@@ -55,7 +56,7 @@ def _recorded_configs_test_impl(ctx):
         [variant.tag for variant in info.variants],
         "the BUILD file's hint sets first, then the recorded ones in record order",
     )
-    asserts.equals(env, {"BLOCK": 256, "num_warps": 8, "num_stages": 2}, info.variants[3].config)
+    asserts.equals(env, {"BLOCK": 256, "num_warps": 8, "num_stages": 2, "num_ctas": 1, "launch_pdl": False, "launch_cooperative_grid": False}, info.variants[3].config)
     asserts.equals(env, {"x_ptr": 16, "out_ptr": 16, "n": None, "stride": None}, info.variants[2].hints)
     return analysistest.end(env)
 
@@ -86,6 +87,52 @@ def _repeated_hints_test_impl(ctx):
     return analysistest.end(env)
 
 repeated_hints_test = analysistest.make(_repeated_hints_test_impl)
+
+def _recorded_tensordesc_test_impl(ctx):
+    env = analysistest.begin(ctx)
+
+    # The recorded descriptor types give the block shapes of the two recorded configs.
+    compiles = actions_of(env, "TritonCompile")
+    asserts.equals(
+        env,
+        sorted(["64x32_w4s3/generic.cuda_90", "64x32_w4s3/2d3d.cuda_90", "128x64_w8s3/generic.cuda_90", "128x64_w8s3/3d.cuda_90"]),
+        _compiled_variants(env),
+    )
+    wide = action_writing(env, compiles, "/128x64_w8s3/3d.cuda_90.json")
+    asserts.equals(env, "tensordesc<fp16[128, 64]>, tensordesc<fp16[128, 64]>, i32, i32:16, 128, 64", wide.argv[wide.argv.index("-s") + 1])
+    return analysistest.end(env)
+
+recorded_tensordesc_test = analysistest.make(_recorded_tensordesc_test_impl)
+
+_TILE_COPY_SIGNATURE = {
+    "in_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
+    "out_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
+    "M": "i32",
+    "N": "i32",
+    "BLOCK_M": "{BLOCK_M}",
+    "BLOCK_N": "{BLOCK_N}",
+}
+
+_TILE_COPY_WHERE = "records[0] (tests/bazel/testdata/tile_copy_record.bzl), kernel 'tests/bazel/testdata/kernels.py:tile_copy_kernel': "
+
+# name -> (attributes overriding the valid recorded tile_copy kernel, expected message text)
+_BAD_TENSORDESC_RECORDS = {
+    "record_tensordesc_dtype_differs": (
+        {"signature": dict(_TILE_COPY_SIGNATURE, in_desc = "tensordesc<bf16[{BLOCK_M}, {BLOCK_N}]>")},
+        _TILE_COPY_WHERE + "specializations[0]: argument 'in_desc' is recorded as tensordesc<fp16[64, 32]>, " +
+        "which `signature` declares tensordesc<bf16[{BLOCK_M}, {BLOCK_N}]>",
+    ),
+    "record_tensordesc_literal_differs": (
+        {"signature": dict(_TILE_COPY_SIGNATURE, out_desc = "tensordesc<fp16[64, 32]>")},
+        _TILE_COPY_WHERE + "specializations[1]: argument 'out_desc' is recorded as tensordesc<fp16[128, 64]>, " +
+        "which `signature` declares tensordesc<fp16[64, 32]>",
+    ),
+    "record_tensordesc_block_differs": (
+        {"signature": dict(_TILE_COPY_SIGNATURE, in_desc = "tensordesc<fp16[{BLOCK_M}, {BLOCK_M}]>")},
+        _TILE_COPY_WHERE + "specializations[0]: argument 'in_desc' is recorded as tensordesc<fp16[64, 32]>, " +
+        "which `signature` declares tensordesc<fp16[{BLOCK_M}, {BLOCK_M}]>, so {BLOCK_M} is 32 there, but 64 elsewhere in the specialisation",
+    ),
+}
 
 # name -> (attributes overriding the valid recorded kernel, expected message text)
 _BAD_RECORDS = {
@@ -154,9 +201,27 @@ def record_test_suite(name):
         **recorded
     )
     repeated_hints_test(name = "repeated_hints_test", target_under_test = ":scale_recorded_aligned")
-    tests = [":recorded_configs_test", ":given_configs_test", ":repeated_hints_test"]
-    for target, (overrides, text) in _BAD_RECORDS.items():
-        triton_kernel(name = target, **dict(recorded, **overrides))
+    recorded_tile_copy = dict(
+        src = "testdata/kernels.py",
+        grid = [
+            "(M + BLOCK_M - 1) / BLOCK_M",
+            "(N + BLOCK_N - 1) / BLOCK_N",
+            "1",
+        ],
+        kernel = "tile_copy_kernel",
+        records = [TILE_COPY_RECORD],
+        signature = _TILE_COPY_SIGNATURE,
+        specializations = [{}],
+        tags = ["manual"],
+        targets = ["cuda:90"],
+    )
+    triton_kernel(name = "tile_copy_recorded", **recorded_tile_copy)
+    recorded_tensordesc_test(name = "recorded_tensordesc_test", target_under_test = ":tile_copy_recorded")
+    tests = [":recorded_configs_test", ":given_configs_test", ":repeated_hints_test", ":recorded_tensordesc_test"]
+    bad = [(target, recorded, overrides, text) for target, (overrides, text) in _BAD_RECORDS.items()]
+    bad += [(target, recorded_tile_copy, overrides, text) for target, (overrides, text) in _BAD_TENSORDESC_RECORDS.items()]
+    for target, valid, overrides, text in bad:
+        triton_kernel(name = target, **dict(valid, **overrides))
         failure_test(
             name = target + "_test",
             message = "//tests/bazel:%s: attribute 'records': %s" % (target, text),
