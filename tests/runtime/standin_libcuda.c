@@ -1,10 +1,12 @@
 /*
  * A recording stand-in for libcuda.so.1, loaded by the ttlink runtime through
  * TTLINK_LIBCUDA_PATH in CPU-only tests. It exports the driver functions the runtime
- * resolves, plus cuCtxSetCurrent and standin_context_create/destroy for the test harness.
+ * resolves, plus cuCtxSetCurrent, standin_context_create/destroy and
+ * standin_scratch_outstanding for the test harnesses.
  *
  * Configured by environment variables, read once on first use:
- *   STANDIN_LOG           file that gets one line per load, unload, attribute set and launch
+ *   STANDIN_LOG           file that gets one line per load, unload, attribute set, launch,
+ *                         tensor map encode and stream-ordered allocation and free
  *   STANDIN_DEVICES       compute capability of each device, e.g. "8.0,9.0" (default "9.0")
  *   STANDIN_FAIL          "cuFunction:code,..." makes those functions return the code
  *   STANDIN_OPTIN_SHARED  the device's opt-in shared memory limit (default 232448, an H100)
@@ -14,7 +16,14 @@
  *   STANDIN_EVENT_MS      "BLOCK:MS,...": how long a launch of BLOCK threads per block takes
  *                         (default 1 ms), as CUDA events on the launching thread time it
  *   STANDIN_CAPTURING     set: cuStreamIsCapturing says every stream is being captured
- * Built without cuCtxGetId when compiled with -DSTANDIN_NO_CTX_ID (drivers before CUDA 12).
+ *   STANDIN_DRIVER_VERSION what cuDriverGetVersion says (default 13000, CUDA 13.0)
+ * Built without cuCtxGetId when compiled with -DSTANDIN_NO_CTX_ID (drivers before CUDA 12),
+ * and without cuLaunchKernelEx, cuTensorMapEncodeTiled, cuMemAllocAsync and cuMemFreeAsync
+ * with -DSTANDIN_NO_EXTENDED_LAUNCH (drivers before CUDA 11.2).
+ *
+ * cuMemAllocAsync returns addresses aligned to 256 bytes and to no more, as few as a real
+ * pool may; cuMemFreeAsync of an address that is not allocated aborts with a message (a
+ * double free), as a launch of an unloaded module's function does.
  *
  * Using a function of an unloaded module is undefined in the real driver; here it aborts with
  * a message on stderr, whichever of the launch and the unload comes first. Unloaded modules
@@ -31,6 +40,7 @@
 #define MAX_DEVICES 8
 #define MAX_CONTEXTS 8
 #define MAX_PARAMS 64
+#define MAX_ALLOCATIONS 65536
 
 struct standin_context {
   int in_use;
@@ -44,6 +54,13 @@ struct standin_function {
   struct standin_module *module;
   char name[128];
   int max_dynamic_shared;
+  int non_portable_cluster_size_allowed;
+};
+
+/* One cuMemAllocAsync: live until its cuMemFreeAsync. */
+struct standin_allocation {
+  CUdeviceptr pointer;
+  int live;
 };
 
 /* A loaded image; it holds the one function the runtime asks for. */
@@ -69,6 +86,9 @@ static int load_delay_us;
 static int launch_delay_us;
 static char event_ms[512];
 static int capturing;
+static int driver_version = 13000;
+static struct standin_allocation allocations[MAX_ALLOCATIONS]; /* under `lock` */
+static int num_allocations;
 /* The launching thread's clock, which its launches advance: events time the launches made
  * between them by the thread that records them, as a stream's events would. */
 static __thread double thread_clock_ms;
@@ -109,6 +129,8 @@ static void read_config(void) {
   value = getenv("STANDIN_EVENT_MS");
   if (value != NULL) snprintf(event_ms, sizeof event_ms, ",%s,", value);
   capturing = getenv("STANDIN_CAPTURING") != NULL;
+  value = getenv("STANDIN_DRIVER_VERSION");
+  if (value != NULL) driver_version = atoi(value);
 }
 
 /* How long STANDIN_EVENT_MS says a launch of `block_x` threads per block takes. */
@@ -162,6 +184,12 @@ static void describe_image(const unsigned char *image, char *out, size_t size) {
   unsigned int sm = 0;
   if (target != NULL) sscanf(target, ".target sm_%u", &sm);
   snprintf(out, size, "ptx_sm_%u", sm);
+}
+
+CUresult cuDriverGetVersion(int *version) {
+  pthread_once(&config_once, read_config);
+  *version = driver_version;
+  return injected("cuDriverGetVersion");
 }
 
 CUresult cuInit(unsigned int flags) {
@@ -272,46 +300,189 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule module, const char *
 CUresult cuFuncSetAttribute(CUfunction handle, CUfunction_attribute attribute, int value) {
   CUresult status = injected("cuFuncSetAttribute");
   if (status != CUDA_SUCCESS) return status;
+  struct standin_function *function = (struct standin_function *)handle;
+  if (attribute == CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED) {
+    function->non_portable_cluster_size_allowed = value;
+    record("set_non_portable_cluster_size_allowed %d", value);
+    return CUDA_SUCCESS;
+  }
   if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES || value > optin_shared)
     return CUDA_ERROR_INVALID_VALUE;
-  ((struct standin_function *)handle)->max_dynamic_shared = value;
+  function->max_dynamic_shared = value;
   record("set_max_dynamic_shared %d", value);
   return CUDA_SUCCESS;
 }
 
-CUresult cuLaunchKernel(CUfunction handle, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
-                        unsigned int block_x, unsigned int block_y, unsigned int block_z, unsigned int shared,
-                        CUstream stream, void **params, void **extra) {
+/* Logs a launch (`kind` "launch" for cuLaunchKernel, "launch_ex" for cuLaunchKernelEx, whose
+ * attributes are in `details`) with the bytes of its parameters, checks it as the driver
+ * would, and returns the result. `cluster_x` is the cluster's size in x (1: none). */
+static CUresult launch(const char *kind, CUfunction handle, unsigned int grid_x, unsigned int grid_y,
+                       unsigned int grid_z, unsigned int block_x, unsigned int block_y, unsigned int block_z,
+                       unsigned int shared, CUstream stream, void **params, const char *details,
+                       unsigned int cluster_x) {
+  pthread_once(&config_once, read_config);
   struct standin_function *function = (struct standin_function *)handle;
   struct standin_module *module = function->module;
   __atomic_add_fetch(&module->launching, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&module->unloaded, __ATOMIC_SEQ_CST))
     unloaded_module_used("cuLaunchKernel with a function of an unloaded module", module);
   if (launch_delay_us > 0) usleep((useconds_t)launch_delay_us);
-  char bytes[2048] = "";
+  char bytes[8192] = "";
   size_t used = 0;
-  for (int i = 0; log_file != NULL && i < num_param_sizes && used + 40 < sizeof bytes; ++i) {
+  for (int i = 0; log_file != NULL && i < num_param_sizes && used + 2 * (size_t)param_sizes[i] + 2 < sizeof bytes;
+       ++i) {
     const unsigned char *arg = (const unsigned char *)params[i];
     if (i > 0) bytes[used++] = ':';
     for (int b = 0; b < param_sizes[i]; ++b) used += (size_t)snprintf(bytes + used, 3, "%02x", arg[b]);
   }
   bytes[used] = '\0';
   unsigned long long context_id = current != NULL ? current->id : 0;
-  record("launch context=%llu module_context=%llu image=%s name=%s grid=%u,%u,%u block=%u,%u,%u shared=%u stream=%p "
-         "extra=%p args=%s",
-         context_id, module->context_id, module->image, function->name, grid_x, grid_y, grid_z, block_x, block_y,
-         block_z, shared, (void *)stream, (void *)extra, bytes);
+  record("%s context=%llu module_context=%llu image=%s name=%s grid=%u,%u,%u block=%u,%u,%u shared=%u stream=%p "
+         "%s args=%s",
+         kind, context_id, module->context_id, module->image, function->name, grid_x, grid_y, grid_z, block_x,
+         block_y, block_z, shared, (void *)stream, details, bytes);
   CUresult status;
   if (context_id != module->context_id) {
     status = CUDA_ERROR_INVALID_HANDLE;
   } else if (shared > 49152 && (int)shared > function->max_dynamic_shared) {
     status = CUDA_ERROR_INVALID_VALUE;
+  } else if (grid_x % cluster_x != 0 || (cluster_x > 8 && !function->non_portable_cluster_size_allowed)) {
+    status = CUDA_ERROR_INVALID_CLUSTER_SIZE;
   } else {
-    status = injected("cuLaunchKernel");
+    status = injected(strcmp(kind, "launch") == 0 ? "cuLaunchKernel" : "cuLaunchKernelEx");
   }
   if (status == CUDA_SUCCESS) thread_clock_ms += launch_ms(block_x);
   __atomic_sub_fetch(&module->launching, 1, __ATOMIC_SEQ_CST);
   return status;
+}
+
+CUresult cuLaunchKernel(CUfunction handle, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
+                        unsigned int block_x, unsigned int block_y, unsigned int block_z, unsigned int shared,
+                        CUstream stream, void **params, void **extra) {
+  char details[64];
+  snprintf(details, sizeof details, "extra=%p", (void *)extra);
+  return launch("launch", handle, grid_x, grid_y, grid_z, block_x, block_y, block_z, shared, stream, params, details,
+                1);
+}
+
+#ifndef STANDIN_NO_EXTENDED_LAUNCH
+/* Logs the attributes as attrs=ID:VALUE,... (a cluster's dimension as XxYxZ) and extra. */
+CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction handle, void **params, void **extra) {
+  char details[512];
+  size_t used = (size_t)snprintf(details, sizeof details, "attrs=");
+  unsigned int cluster_x = 1;
+  for (unsigned int i = 0; i < config->numAttrs && used + 64 < sizeof details; ++i) {
+    const CUlaunchAttribute *attribute = &config->attrs[i];
+    used += (size_t)snprintf(details + used, sizeof details - used, "%s%d:", i > 0 ? "," : "", (int)attribute->id);
+    switch (attribute->id) {
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+        cluster_x = attribute->value.clusterDim.x;
+        used += (size_t)snprintf(details + used, sizeof details - used, "%ux%ux%u", attribute->value.clusterDim.x,
+                                 attribute->value.clusterDim.y, attribute->value.clusterDim.z);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
+        used += (size_t)snprintf(details + used, sizeof details - used, "%d",
+                                 (int)attribute->value.clusterSchedulingPolicyPreference);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+        used += (size_t)snprintf(details + used, sizeof details - used, "%d", attribute->value.cooperative);
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+        used += (size_t)snprintf(details + used, sizeof details - used, "%d",
+                                 attribute->value.programmaticStreamSerializationAllowed);
+        break;
+      default: used += (size_t)snprintf(details + used, sizeof details - used, "?"); break;
+    }
+  }
+  snprintf(details + used, sizeof details - used, " extra=%p", (void *)extra);
+  return launch("launch_ex", handle, config->gridDimX, config->gridDimY, config->gridDimZ, config->blockDimX,
+                config->blockDimY, config->blockDimZ, config->sharedMemBytes, config->hStream, params, details,
+                cluster_x);
+}
+
+/* Writes "NAME=V1,V2,..." of `count` values at `*used` in `line`. */
+static void list(char *line, size_t size, size_t *used, const char *name, const cuuint64_t *values64,
+                 const cuuint32_t *values32, unsigned int count) {
+  *used += (size_t)snprintf(line + *used, size - *used, " %s=", name);
+  for (unsigned int i = 0; i < count; ++i)
+    *used += (size_t)snprintf(line + *used, size - *used, "%s%llu", i > 0 ? "," : "",
+                              values64 != NULL ? (unsigned long long)values64[i] : (unsigned long long)values32[i]);
+}
+
+/* Logs every parameter. The map it writes: the address in word 0, every bit of word 1 set
+ * (the runtime clears bit 21 for small tensors on old drivers), 0x5a bytes after. */
+CUresult cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType data_type, cuuint32_t rank, void *address,
+                                const cuuint64_t *dims, const cuuint64_t *strides, const cuuint32_t *box,
+                                const cuuint32_t *element_strides, CUtensorMapInterleave interleave,
+                                CUtensorMapSwizzle swizzle, CUtensorMapL2promotion l2_promotion,
+                                CUtensorMapFloatOOBfill oob_fill) {
+  CUresult status = injected("cuTensorMapEncodeTiled");
+  char line[1024];
+  size_t used = (size_t)snprintf(line, sizeof line, "encode type=%d rank=%u address=%p", (int)data_type, rank, address);
+  list(line, sizeof line, &used, "dims", dims, NULL, rank);
+  list(line, sizeof line, &used, "strides", strides, NULL, rank - 1);
+  list(line, sizeof line, &used, "box", NULL, box, rank);
+  list(line, sizeof line, &used, "element_strides", NULL, element_strides, rank);
+  record("%s interleave=%d swizzle=%d l2=%d fill=%d status=%d", line, (int)interleave, (int)swizzle,
+         (int)l2_promotion, (int)oob_fill, (int)status);
+  if (status != CUDA_SUCCESS) return status;
+  memset(map, 0x5a, sizeof *map);
+  map->opaque[0] = (cuuint64_t)(uintptr_t)address;
+  map->opaque[1] = ~(cuuint64_t)0;
+  return CUDA_SUCCESS;
+}
+
+CUresult cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes, CUstream stream) {
+  CUresult status = injected("cuMemAllocAsync");
+  CUdeviceptr allocated = 0;
+  if (status == CUDA_SUCCESS) {
+    pthread_mutex_lock(&lock);
+    if (num_allocations == MAX_ALLOCATIONS) {
+      status = CUDA_ERROR_OUT_OF_MEMORY;
+    } else {
+      /* 64 GiB apart, 256 bytes past a 64 GiB boundary: aligned to 256 and to nothing larger. */
+      allocated = ((CUdeviceptr)(num_allocations + 1) << 36) + 256;
+      allocations[num_allocations++] = (struct standin_allocation){allocated, 1};
+    }
+    pthread_mutex_unlock(&lock);
+  }
+  record("mem_alloc_async bytes=%zu stream=%p pointer=0x%llx status=%d", bytes, (void *)stream,
+         (unsigned long long)allocated, (int)status);
+  if (status == CUDA_SUCCESS) *pointer = allocated;
+  return status;
+}
+
+/* Frees even when STANDIN_FAIL makes it return an error, so that the test of that error
+ * sees no leak. */
+CUresult cuMemFreeAsync(CUdeviceptr pointer, CUstream stream) {
+  int found = 0;
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < num_allocations && !found; ++i) {
+    if (allocations[i].pointer == pointer && allocations[i].live) {
+      allocations[i].live = 0;
+      found = 1;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  if (!found) {
+    fprintf(stderr, "standin_libcuda: cuMemFreeAsync of 0x%llx, which is not allocated\n",
+            (unsigned long long)pointer);
+    abort();
+  }
+  CUresult status = injected("cuMemFreeAsync");
+  record("mem_free_async pointer=0x%llx stream=%p status=%d", (unsigned long long)pointer, (void *)stream,
+         (int)status);
+  return status;
+}
+#endif
+
+/* How many cuMemAllocAsync allocations are not freed. */
+int standin_scratch_outstanding(void) {
+  int outstanding = 0;
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < num_allocations; ++i) outstanding += allocations[i].live;
+  pthread_mutex_unlock(&lock);
+  return outstanding;
 }
 
 /* An event is the recording thread's clock when it was recorded. */

@@ -12,7 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_runtime import CUDA_ERROR_INVALID_VALUE, GENERIC_SIG, HERE, KERNELS, SANITIZE, _cc
+from native import CUDA_ERROR_INVALID_VALUE, HERE, SANITIZE, cc
+from test_runtime import GENERIC_SIG, KERNELS
 
 from ttlink import RUNTIME_INCLUDE_DIR
 from ttlink.compile import main as compile_main
@@ -62,14 +63,14 @@ def harness(tmp_path_factory, cuda_include_dir):
     (out / "tuning.json").write_text(json.dumps(record))
     link_main([*headers, "--tuning", str(out / "tuning.json"), "-o", str(out / "tuned")])
     include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
-    _cc(["-shared", "-fPIC", *include, str(HERE / "standin_libcuda.c"), "-o", str(out / "standin.so")])
+    cc(["-shared", "-fPIC", *include, str(HERE / "standin_libcuda.c"), "-o", str(out / "standin.so")])
     sources = [
         str(out / "tuned.c"),
         *(str(out / f"w{w}.c") for w in WARPS),
         str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"),
     ]
     for variant, flags in SANITIZE.items():
-        _cc(
+        cc(
             [*flags, "-g", "-O1", "-Wall", "-Wextra", "-Werror", *include, "-include", str(out / "tuned.h")]
             + [str(HERE / "autotune_harness.c"), *sources, "-o", str(out / f"harness_{variant}"), "-ldl", "-lpthread"]
         )

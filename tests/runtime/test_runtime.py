@@ -16,6 +16,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from native import (
+    CUDA_ERROR_INVALID_CONTEXT,
+    CUDA_ERROR_INVALID_HANDLE,
+    CUDA_ERROR_INVALID_IMAGE,
+    CUDA_ERROR_INVALID_VALUE,
+    CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES,
+    CUDA_ERROR_NO_BINARY_FOR_GPU,
+    CUDA_ERROR_NO_DEVICE,
+    CUDA_ERROR_NOT_FOUND,
+    CUDA_ERROR_SHARED_OBJECT_INIT_FAILED,
+    HERE,
+    SANITIZE,
+    cc,
+)
 
 from ttlink import RUNTIME_INCLUDE_DIR
 from ttlink.compile import assemble_main
@@ -23,7 +37,6 @@ from ttlink.compile import main as compile_main
 from ttlink.frontend import CompiledTarget, entry_param_sizes
 from ttlink.link import main as link_main
 
-HERE = Path(__file__).parent
 KERNELS = HERE / "fixtures" / "kernels.py"
 EXAMPLES = HERE.parent.parent / "examples"
 EVERY_SIG = "*fp32:16, i32, i1, i8, i16, i32, i64, u8, u16, u32, u64, fp16, bf16, fp32, fp64, i32:1, 64"
@@ -36,19 +49,6 @@ BIG_SIG = (
     "*fp16:16, *fp16:16, *fp16:16, i32:16, i32:16, i32:16, i32:16, i32:1, i32:16, i32:1, i32:16, i32:1, 128, 256, 64, 8"
 )
 BIG_GRID = "((M + BLOCK_SIZE_M - 1) / BLOCK_SIZE_M) * ((N + BLOCK_SIZE_N - 1) / BLOCK_SIZE_N), 1, 1"
-SANITIZE = {
-    "asan": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
-    "tsan": ["-fsanitize=thread"],
-}
-CUDA_ERROR_INVALID_CONTEXT = 201
-CUDA_ERROR_INVALID_VALUE = 1
-CUDA_ERROR_NO_DEVICE = 100
-CUDA_ERROR_INVALID_IMAGE = 200
-CUDA_ERROR_INVALID_HANDLE = 400
-CUDA_ERROR_NOT_FOUND = 500
-CUDA_ERROR_SHARED_OBJECT_INIT_FAILED = 303
-CUDA_ERROR_NO_BINARY_FOR_GPU = 209
-CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701
 
 
 def _symbol(header: Path) -> str:
@@ -113,7 +113,7 @@ def build(tmp_path_factory, cuda_include_dir):
     link_main([str(out / "reached_specialised.h"), str(out / "reached_generic.h"), "-o", str(out / "reached")])
     include = ["-I", str(cuda_include_dir), "-I", str(RUNTIME_INCLUDE_DIR)]
     for name, flags in (("standin.so", []), ("standin_no_ctx_id.so", ["-DSTANDIN_NO_CTX_ID"])):
-        _cc(["-shared", "-fPIC", *flags, *include, str(HERE / "standin_libcuda.c"), "-o", str(out / name)])
+        cc(["-shared", "-fPIC", *flags, *include, str(HERE / "standin_libcuda.c"), "-o", str(out / name)])
     names = {key: _symbol(out / f"{key}.h") for key in ("every", "every_no_ptx", "dividing", "grid_of_args", "big")}
     macros = [
         f"-DEVERY={names['every']}",
@@ -128,7 +128,7 @@ def build(tmp_path_factory, cuda_include_dir):
     sources = [str(out / f"{key}.c") for key in [*names, "reached", "reached_specialised", "reached_generic"]]
     sources.append(str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"))
     for variant, flags in SANITIZE.items():
-        _cc(
+        cc(
             [
                 *flags,
                 "-g",
@@ -150,11 +150,6 @@ def build(tmp_path_factory, cuda_include_dir):
     every_90 = CompiledTarget.from_json(Path(records[2]).read_text(), records[2])
     symbols = {key: _symbol(out / f"{key}.h") for key in ("reached_specialised", "reached_generic")}
     return {"out": out, "param_sizes": entry_param_sizes(every_90.ptx, every_90.kernel), **names, **symbols}
-
-
-def _cc(args: list[str]) -> None:
-    result = subprocess.run(["cc", *args], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
 
 
 def run_harness(build, *args: str, variant: str = "asan", standin: str = "standin.so", **env: str):
@@ -426,10 +421,10 @@ def test_only_documented_symbols_are_global(build, tmp_path, cuda_include_dir):
     objects = []
     for source in ("every.c", "big.c"):
         obj = tmp_path / f"{source}.o"
-        _cc(["-c", "-I", str(RUNTIME_INCLUDE_DIR), *include, str(out / source), "-o", str(obj)])
+        cc(["-c", "-I", str(RUNTIME_INCLUDE_DIR), *include, str(out / source), "-o", str(obj)])
         objects.append(obj)
     runtime = tmp_path / "runtime.o"
-    _cc(["-c", *include, str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"), "-o", str(runtime)])
+    cc(["-c", *include, str(RUNTIME_INCLUDE_DIR / "ttlink_runtime.c"), "-o", str(runtime)])
     nm = shutil.which("nm")
     if nm is None:
         pytest.skip("nm (binutils) is not on PATH")
@@ -441,6 +436,7 @@ def test_only_documented_symbols_are_global(build, tmp_path, cuda_include_dir):
                 "ttlink_autotune",
                 "ttlink_launch",
                 "ttlink_load",
+                "ttlink_set_scratch_allocator",
                 "ttlink_tuning_export",
                 "ttlink_tuning_import",
                 "ttlink_unload",

@@ -1,6 +1,6 @@
 /*
- * ttlink runtime: driver resolution, per-context module cache, binary choice and launch.
- * See ttlink_runtime.h for the contract.
+ * ttlink runtime: driver resolution, per-context module cache, binary choice, tensor maps,
+ * scratch memory and launch. See ttlink_runtime.h for the contract, docs/DESIGN.md for why.
  */
 #include "ttlink_runtime.h"
 
@@ -18,6 +18,21 @@
 #define TTLINK_MAX_GRID_X 2147483647
 #define TTLINK_MAX_GRID_YZ 65535
 
+/* The largest cluster every device with clusters takes; above it a kernel must opt in. */
+#define TTLINK_PORTABLE_CLUSTER_SIZE 8u
+
+/* The alignment cuMemAllocAsync guarantees, and scratch allocators must. */
+#define TTLINK_ALLOCATOR_ALIGN 256u
+
+/* A tensor map's byte strides must stay below 2^40 (cuTensorMapEncodeTiled). */
+#define TTLINK_MAX_TENSOR_STRIDE_BYTES ((int64_t)1 << 40)
+
+/* Tensor arguments a kernel may take (more is refused as an invalid image). */
+#define TTLINK_MAX_TENSOR_ARGS 64
+
+/* The last driver (CUDA 13.1) whose tensor maps of small tensors need Triton's fix-up (encode_tensor_map). */
+#define TTLINK_SMALL_TENSOR_MAP_FIX_DRIVER 13010
+
 /* The driver functions the runtime uses, resolved with dlsym. */
 struct ttlink_driver {
   CUresult (*init)(unsigned int flags);
@@ -32,6 +47,16 @@ struct ttlink_driver {
   CUresult (*launch_kernel)(CUfunction function, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
                             unsigned int block_x, unsigned int block_y, unsigned int block_z,
                             unsigned int shared_bytes, CUstream stream, void **params, void **extra);
+  /* Only for the kernels that need them (NULL in drivers before CUDA 12.0 / 11.2): */
+  CUresult (*launch_kernel_ex)(const CUlaunchConfig *config, CUfunction function, void **params, void **extra);
+  CUresult (*tensor_map_encode_tiled)(CUtensorMap *map, CUtensorMapDataType data_type, cuuint32_t rank,
+                                      void *address, const cuuint64_t *dims, const cuuint64_t *strides,
+                                      const cuuint32_t *box, const cuuint32_t *element_strides,
+                                      CUtensorMapInterleave interleave, CUtensorMapSwizzle swizzle,
+                                      CUtensorMapL2promotion l2_promotion, CUtensorMapFloatOOBfill oob_fill);
+  CUresult (*mem_alloc_async)(CUdeviceptr *pointer, size_t bytes, CUstream stream);
+  CUresult (*mem_free_async)(CUdeviceptr pointer, CUstream stream);
+  int version; /* cuDriverGetVersion, 0 if that failed */
   /* Run-time tuning only: without them K_autotuned runs the table's choice. */
   CUresult (*event_create)(CUevent *event, unsigned int flags);
   CUresult (*event_record)(CUevent event, CUstream stream);
@@ -43,6 +68,7 @@ struct ttlink_driver {
 
 /* A module loaded for one context. Nodes are never freed: readers walk the list without the
  * lock. After unload `function` is NULL and the node waits for a reload in the same context.
+ * `image` is the binary loaded: its shared memory size, tensor map encodings and scratch sizes.
  *
  * A launch counts itself in `launches` before it reads `function` and leaves when
  * cuLaunchKernel has returned; an unload clears `function`, then waits until `launches` is 0
@@ -53,7 +79,7 @@ struct ttlink_loaded {
   uint64_t context_key;       /* cuCtxGetId, else the CUcontext handle */
   CUmodule module;            /* under the variant's lock */
   CUfunction function;        /* atomic: NULL while not loaded */
-  unsigned int shared_bytes;  /* written before `function` is published, read while counted */
+  const struct ttlink_image *image; /* written before `function` is published, read while counted */
   unsigned int launches;      /* atomic: launches that may be using `function` */
 };
 
@@ -100,6 +126,13 @@ static void resolve_driver(void) {
   TTLINK_RESOLVE(launch_kernel, "cuLaunchKernel");
   int optional = 0;
   *(void **)(&driver.ctx_get_id) = symbol(library, "cuCtxGetId", &optional);
+  *(void **)(&driver.launch_kernel_ex) = symbol(library, "cuLaunchKernelEx", &optional);
+  *(void **)(&driver.tensor_map_encode_tiled) = symbol(library, "cuTensorMapEncodeTiled", &optional);
+  *(void **)(&driver.mem_alloc_async) = symbol(library, "cuMemAllocAsync", &optional);
+  *(void **)(&driver.mem_free_async) = symbol(library, "cuMemFreeAsync", &optional);
+  CUresult (*driver_get_version)(int *version);
+  *(void **)(&driver_get_version) = symbol(library, "cuDriverGetVersion", &optional);
+  if (driver_get_version == NULL || driver_get_version(&driver.version) != CUDA_SUCCESS) driver.version = 0;
   int timing_missing = 0;
 #define TTLINK_RESOLVE_TIMING(field, name) *(void **)(&driver.field) = symbol(library, name, &timing_missing)
   TTLINK_RESOLVE_TIMING(event_create, "cuEventCreate");
@@ -162,7 +195,7 @@ static const struct ttlink_image *select_image(const struct ttlink_kernel *kerne
 
 /* Loads the best binary for the current context's device. Called with the variant's lock held. */
 static CUresult load_module(const struct ttlink_kernel *kernel, CUmodule *module, CUfunction *function,
-                            unsigned int *shared_bytes) {
+                            const struct ttlink_image **loaded_image) {
   CUdevice device;
   int major = 0;
   int minor = 0;
@@ -189,18 +222,20 @@ static CUresult load_module(const struct ttlink_kernel *kernel, CUmodule *module
     status = driver.func_set_attribute(*function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                        (int)image->shared_bytes);
   }
+  if (status == CUDA_SUCCESS && kernel->num_ctas > TTLINK_PORTABLE_CLUSTER_SIZE) /* 16, as Triton's launcher */
+    status = driver.func_set_attribute(*function, CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1);
   if (status != CUDA_SUCCESS) {
     driver.module_unload(*module);
     return status;
   }
-  *shared_bytes = image->shared_bytes;
+  *loaded_image = image;
   return CUDA_SUCCESS;
 }
 
-/* The function loaded for the current context and its shared memory size, loading it first
+/* The function loaded for the current context and the binary it comes from, loading it first
  * if needed. On success the launch is counted in `*counted`: hand that to release_function. */
 static CUresult acquire_function(struct ttlink_variant *variant, struct ttlink_loaded **counted, CUfunction *function,
-                                 unsigned int *shared_bytes) {
+                                 const struct ttlink_image **image) {
   uint64_t key;
   CUresult status = current_context_key(&key);
   if (status != CUDA_SUCCESS) return status;
@@ -209,7 +244,7 @@ static CUresult acquire_function(struct ttlink_variant *variant, struct ttlink_l
     __atomic_add_fetch(&node->launches, 1, __ATOMIC_SEQ_CST);
     *function = __atomic_load_n(&node->function, __ATOMIC_SEQ_CST);
     if (*function != NULL) {
-      *shared_bytes = node->shared_bytes;
+      *image = node->image;
       *counted = node;
       return CUDA_SUCCESS;
     }
@@ -221,7 +256,7 @@ static CUresult acquire_function(struct ttlink_variant *variant, struct ttlink_l
   *function = node != NULL ? node->function : NULL;
   if (*function == NULL) {
     CUmodule module = NULL;
-    status = load_module(variant->kernel, &module, function, shared_bytes);
+    status = load_module(variant->kernel, &module, function, image);
     if (status == CUDA_SUCCESS && node == NULL) {
       node = (struct ttlink_loaded *)calloc(1, sizeof *node);
       if (node == NULL) {
@@ -235,11 +270,11 @@ static CUresult acquire_function(struct ttlink_variant *variant, struct ttlink_l
     }
     if (status == CUDA_SUCCESS) {
       node->module = module;
-      node->shared_bytes = *shared_bytes;
+      node->image = *image;
       __atomic_store_n(&node->function, *function, __ATOMIC_RELEASE);
     }
   } else {
-    *shared_bytes = node->shared_bytes;
+    *image = node->image;
   }
   if (status == CUDA_SUCCESS) {
     /* Counted before the lock is released: an unload, which takes it next, waits for this launch. */
@@ -262,25 +297,282 @@ static void report_first_launch(struct ttlink_variant *variant) {
   fprintf(stderr, "ttlink: %s\n", variant->kernel->description);
 }
 
+/* Whether NaN is a value of the type: padding 1 (out-of-bounds reads give NaN) needs it. */
+static int is_floating_point(CUtensorMapDataType type) {
+  switch (type) {
+    case CU_TENSOR_MAP_DATA_TYPE_FLOAT16:
+    case CU_TENSOR_MAP_DATA_TYPE_FLOAT32:
+    case CU_TENSOR_MAP_DATA_TYPE_FLOAT64:
+    case CU_TENSOR_MAP_DATA_TYPE_BFLOAT16:
+    case CU_TENSOR_MAP_DATA_TYPE_FLOAT32_FTZ:
+    case CU_TENSOR_MAP_DATA_TYPE_TFLOAT32:
+    case CU_TENSOR_MAP_DATA_TYPE_TFLOAT32_FTZ: return 1;
+    default: return 0;
+  }
+}
+
+/* What cuTensorMapEncodeTiled takes for one tensor argument, innermost dimension first. */
+struct tensor_map_layout {
+  cuuint64_t dims[5];
+  cuuint64_t byte_strides[4]; /* of dimensions 1..rank-1: dimension 0 is contiguous */
+  cuuint32_t box[5];
+};
+
+/* Checks `arg` against the binary's encoding `info` and lays it out as Triton's launcher
+ * (driver.c fillTMADescriptorTiled) does: dimensions reversed, strides in bytes without the
+ * innermost one, the box reversed, fp4_padded doubling the innermost dimension. Writes the
+ * kernel's i32 shape. CUDA_ERROR_INVALID_VALUE for anything TMA or the kernel cannot take. */
+static CUresult lay_out_tensor(const struct ttlink_tensor_map_info *info, const struct ttlink_tensor_arg *arg,
+                               struct tensor_map_layout *layout) {
+  int rank = info->rank;
+  if (rank < 1 || rank > 5 || arg->base % 16 != 0 || (arg->padding != 0 && arg->padding != 1) ||
+      (arg->padding == 1 && !is_floating_point(info->data_type)) || arg->strides[rank - 1] != 1)
+    return CUDA_ERROR_INVALID_VALUE;
+  for (int d = 0; d < rank; ++d) {
+    /* The kernel takes the shape as i32; doubled for fp4 it stays within the map's 2^32. */
+    if (arg->shape[d] < 1 || arg->shape[d] > INT32_MAX) return CUDA_ERROR_INVALID_VALUE;
+    int innermost = d == rank - 1;
+    layout->dims[rank - 1 - d] = (cuuint64_t)arg->shape[d] * (innermost && info->fp4_padded ? 2u : 1u);
+    layout->box[rank - 1 - d] = info->block_shape[d];
+    if (innermost) continue;
+    int64_t stride = arg->strides[d];
+    if (stride < 1 || stride >= TTLINK_MAX_TENSOR_STRIDE_BYTES) return CUDA_ERROR_INVALID_VALUE;
+    int64_t bytes = stride * (int64_t)info->elem_size;
+    if (bytes % 16 != 0 || bytes >= TTLINK_MAX_TENSOR_STRIDE_BYTES) return CUDA_ERROR_INVALID_VALUE;
+    layout->byte_strides[rank - 2 - d] = (cuuint64_t)bytes;
+  }
+  for (int d = 0; d < rank; ++d) arg->shape32[d] = (int32_t)arg->shape[d];
+  return CUDA_SUCCESS;
+}
+
+/* Fills arg->map with Triton's parameters. Like Triton (after CUTLASS), on drivers up to
+ * CUDA 13.1 the map of a tensor spanning less than 128 KiB gets bit 21 of its second word
+ * cleared, which those drivers set wrongly for small tensors. */
+static CUresult encode_tensor_map(const struct ttlink_tensor_map_info *info, const struct ttlink_tensor_arg *arg,
+                                  const struct tensor_map_layout *layout) {
+  static const cuuint32_t element_strides[5] = {1, 1, 1, 1, 1};
+  CUresult status = driver.tensor_map_encode_tiled(
+      arg->map, info->data_type, (cuuint32_t)info->rank, (void *)(uintptr_t)arg->base, layout->dims,
+      layout->byte_strides, layout->box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, info->swizzle,
+      CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+      arg->padding == 1 ? CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA : CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (status != CUDA_SUCCESS || driver.version > TTLINK_SMALL_TENSOR_MAP_FIX_DRIVER) return status;
+  uint64_t last_byte = 0; /* from the base: below 5 x 2^32 x 2^40, no overflow */
+  for (int d = 0; d < info->rank; ++d)
+    last_byte += (layout->dims[d] - 1) * (d == 0 ? info->elem_size : layout->byte_strides[d - 1]);
+  if (last_byte + 1 < 128 * 1024) arg->map->opaque[1] &= ~(1ull << 21);
+  return status;
+}
+
+/* Where scratch memory comes from: the allocator set with ttlink_set_scratch_allocator, or
+ * the driver's stream-ordered pool. */
+struct scratch_allocator {
+  ttlink_scratch_alloc alloc;
+  ttlink_scratch_release release;
+  void *user;
+};
+
+static CUresult stream_ordered_alloc(CUdeviceptr *pointer, size_t bytes, CUstream stream, void *user) {
+  (void)user;
+  if (driver.mem_alloc_async == NULL || driver.mem_free_async == NULL) return CUDA_ERROR_NOT_SUPPORTED;
+  return driver.mem_alloc_async(pointer, bytes, stream);
+}
+
+static CUresult stream_ordered_release(CUdeviceptr pointer, size_t bytes, CUstream stream, void *user) {
+  (void)bytes;
+  (void)user;
+  return driver.mem_free_async(pointer, stream);
+}
+
+static pthread_mutex_t scratch_allocator_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct scratch_allocator scratch_allocator = {stream_ordered_alloc, stream_ordered_release, NULL};
+
+CUresult ttlink_set_scratch_allocator(ttlink_scratch_alloc alloc, ttlink_scratch_release release, void *user) {
+  if ((alloc == NULL) != (release == NULL)) return CUDA_ERROR_INVALID_VALUE;
+  struct scratch_allocator chosen = {stream_ordered_alloc, stream_ordered_release, NULL};
+  if (alloc != NULL) {
+    chosen.alloc = alloc;
+    chosen.release = release;
+    chosen.user = user;
+  }
+  pthread_mutex_lock(&scratch_allocator_lock);
+  scratch_allocator = chosen;
+  pthread_mutex_unlock(&scratch_allocator_lock);
+  return CUDA_SUCCESS;
+}
+
+/* The scratch of one launch, per slot (global, profile): the bytes the kernel uses (0: none),
+ * the alignment it needs and what the allocator returned for them (0: nothing). */
+struct scratch {
+  int count;
+  size_t bytes[2];
+  size_t align[2];
+  CUdeviceptr allocated[2];
+  struct scratch_allocator allocator; /* the one current when the launch allocated */
+};
+
+/* What a slot asks the allocator for: its bytes, and room to round up to its alignment. */
+static size_t allocated_bytes(const struct scratch *scratch, int slot) {
+  return scratch->bytes[slot] + (scratch->align[slot] - TTLINK_ALLOCATOR_ALIGN);
+}
+
+/* The bytes of each slot for `programs` CTAs (per-program size x programs): CUDA_ERROR_INVALID_VALUE
+ * if that, or that with the alignment's slack, overflows size_t. */
+static CUresult size_scratch(const struct ttlink_kernel *kernel, const struct ttlink_image *image, size_t programs,
+                             struct scratch *scratch) {
+  const size_t per_program[2] = {image->global_scratch_bytes, image->profile_scratch_bytes};
+  const size_t align[2] = {image->global_scratch_align, image->profile_scratch_align};
+  scratch->count = kernel->num_scratch_params;
+  for (int i = 0; i < scratch->count; ++i) {
+    size_t with_slack;
+    scratch->allocated[i] = 0;
+    scratch->align[i] = align[i] > TTLINK_ALLOCATOR_ALIGN ? align[i] : TTLINK_ALLOCATOR_ALIGN;
+    if (__builtin_mul_overflow(per_program[i], programs, &scratch->bytes[i]) ||
+        __builtin_add_overflow(scratch->bytes[i], scratch->align[i] - TTLINK_ALLOCATOR_ALIGN, &with_slack))
+      return CUDA_ERROR_INVALID_VALUE;
+  }
+  return CUDA_SUCCESS;
+}
+
+/* Gives back what allocate_scratch allocated: the first failure, else CUDA_SUCCESS. */
+static CUresult release_scratch(const struct scratch *scratch, CUstream stream) {
+  CUresult status = CUDA_SUCCESS;
+  for (int i = 0; i < scratch->count; ++i) {
+    if (scratch->allocated[i] == 0) continue;
+    CUresult released = scratch->allocator.release(scratch->allocated[i], allocated_bytes(scratch, i), stream,
+                                                   scratch->allocator.user);
+    if (status == CUDA_SUCCESS) status = released;
+  }
+  return status;
+}
+
+/* Fills the kernel's scratch pointers: 0 for a slot of 0 bytes, else memory from the current
+ * allocator, over-allocated by the alignment less the 256 bytes it guarantees, rounded up.
+ * On failure nothing stays allocated. */
+static CUresult allocate_scratch(struct scratch *scratch, CUstream stream, CUdeviceptr *pointers) {
+  for (int i = 0; i < scratch->count; ++i) {
+    pointers[i] = 0;
+    if (scratch->bytes[i] == 0) continue;
+    if (scratch->allocator.alloc == NULL) { /* the first slot to allocate takes the allocator */
+      pthread_mutex_lock(&scratch_allocator_lock);
+      scratch->allocator = scratch_allocator;
+      pthread_mutex_unlock(&scratch_allocator_lock);
+    }
+    size_t bytes = allocated_bytes(scratch, i);
+    CUdeviceptr allocated = 0;
+    CUresult status = scratch->allocator.alloc(&allocated, bytes, stream, scratch->allocator.user);
+    if (status == CUDA_SUCCESS && allocated % TTLINK_ALLOCATOR_ALIGN != 0) {
+      scratch->allocator.release(allocated, bytes, stream, scratch->allocator.user);
+      status = CUDA_ERROR_INVALID_VALUE; /* the allocator broke its contract */
+    }
+    if (status != CUDA_SUCCESS) {
+      release_scratch(scratch, stream);
+      return status;
+    }
+    scratch->allocated[i] = allocated;
+    pointers[i] = (allocated + scratch->align[i] - 1) & ~(CUdeviceptr)(scratch->align[i] - 1);
+  }
+  return CUDA_SUCCESS;
+}
+
+/* cuLaunchKernelEx with the attributes Triton's launcher (driver.c _launch) gives, in its
+ * order: PDL, cooperative, then a cluster of num_ctas in x, scheduled SPREAD. */
+static CUresult launch_with_attributes(const struct ttlink_kernel *kernel, CUfunction function,
+                                       unsigned int shared_bytes, CUstream stream, unsigned int grid_x,
+                                       unsigned int grid_y, unsigned int grid_z, void **args) {
+  CUlaunchAttribute attributes[4];
+  memset(attributes, 0, sizeof attributes);
+  unsigned int count = 0;
+  if (kernel->launch_flags & TTLINK_LAUNCH_PDL) {
+    attributes[count].id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attributes[count++].value.programmaticStreamSerializationAllowed = 1;
+  }
+  if (kernel->launch_flags & TTLINK_LAUNCH_COOPERATIVE) {
+    attributes[count].id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
+    attributes[count++].value.cooperative = 1;
+  }
+  unsigned int ctas = 1;
+  if (kernel->num_ctas > 1) {
+    ctas = kernel->num_ctas;
+    attributes[count].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    attributes[count].value.clusterDim.x = ctas;
+    attributes[count].value.clusterDim.y = 1;
+    attributes[count++].value.clusterDim.z = 1;
+    attributes[count].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE;
+    attributes[count++].value.clusterSchedulingPolicyPreference = CU_CLUSTER_SCHEDULING_POLICY_SPREAD;
+  }
+  CUlaunchConfig config;
+  memset(&config, 0, sizeof config);
+  config.gridDimX = grid_x * ctas; /* ttlink_launch checked it against the limit */
+  config.gridDimY = grid_y;
+  config.gridDimZ = grid_z;
+  config.blockDimX = kernel->block_x;
+  config.blockDimY = 1;
+  config.blockDimZ = 1;
+  config.sharedMemBytes = shared_bytes;
+  config.hStream = stream;
+  config.attrs = attributes;
+  config.numAttrs = count;
+  return driver.launch_kernel_ex(&config, function, args, NULL);
+}
+
+/* ttlink_launch of a kernel with tensor arguments, scratch or launch attributes: every check
+ * before anything is allocated, the scratch released after the launch whatever its result. */
+static CUresult launch_extended(const struct ttlink_kernel *kernel, const struct ttlink_image *image,
+                                CUfunction function, CUstream stream, unsigned int grid_x, unsigned int grid_y,
+                                unsigned int grid_z, void **args, struct ttlink_tensor_arg *tensors,
+                                CUdeviceptr *scratch_pointers) {
+  unsigned int ctas = kernel->num_ctas > 1 ? kernel->num_ctas : 1;
+  int with_attributes = ctas > 1 || kernel->launch_flags != 0;
+  struct tensor_map_layout layouts[TTLINK_MAX_TENSOR_ARGS];
+  if (kernel->num_tensor_args > TTLINK_MAX_TENSOR_ARGS || (kernel->num_tensor_args > 0 && image->tensor_maps == NULL))
+    return CUDA_ERROR_INVALID_IMAGE;
+  for (int i = 0; i < kernel->num_tensor_args; ++i) {
+    CUresult status = lay_out_tensor(&image->tensor_maps[i], &tensors[i], &layouts[i]);
+    if (status != CUDA_SUCCESS) return status;
+  }
+  struct scratch scratch;
+  memset(&scratch, 0, sizeof scratch);
+  /* At most 2^31 x 2^16 x 2^16 CTAs in all: the product fits in 64 bits. */
+  CUresult status = size_scratch(kernel, image, (size_t)((uint64_t)grid_x * ctas * grid_y * grid_z), &scratch);
+  if (status != CUDA_SUCCESS) return status;
+  if ((kernel->num_tensor_args > 0 && driver.tensor_map_encode_tiled == NULL) ||
+      (with_attributes && driver.launch_kernel_ex == NULL))
+    return CUDA_ERROR_NOT_SUPPORTED;
+  for (int i = 0; i < kernel->num_tensor_args && status == CUDA_SUCCESS; ++i)
+    status = encode_tensor_map(&image->tensor_maps[i], &tensors[i], &layouts[i]);
+  if (status == CUDA_SUCCESS) status = allocate_scratch(&scratch, stream, scratch_pointers);
+  if (status != CUDA_SUCCESS) return status;
+  if (with_attributes) {
+    status = launch_with_attributes(kernel, function, image->shared_bytes, stream, grid_x, grid_y, grid_z, args);
+  } else {
+    status = driver.launch_kernel(function, grid_x, grid_y, grid_z, kernel->block_x, 1, 1, image->shared_bytes,
+                                  stream, args, NULL);
+  }
+  CUresult released = release_scratch(&scratch, stream); /* stream-ordered: after the launch */
+  return status != CUDA_SUCCESS ? status : released;
+}
+
 CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t grid_x, int64_t grid_y,
                        int64_t grid_z, void **args, struct ttlink_tensor_arg *tensors, CUdeviceptr *scratch) {
-  (void)tensors;
-  (void)scratch;
   const struct ttlink_kernel *kernel = variant->kernel;
-  if (kernel->num_tensor_args != 0 || kernel->num_scratch_params != 0 || kernel->num_ctas > 1 ||
-      kernel->launch_flags != 0)
-    return CUDA_ERROR_NOT_SUPPORTED; /* not yet: tensor maps, scratch and launch attributes */
+  int64_t ctas = kernel->num_ctas > 1 ? kernel->num_ctas : 1; /* gridDimX counts every CTA */
   if (grid_x == 0 || grid_y == 0 || grid_z == 0) return CUDA_SUCCESS;
-  if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > TTLINK_MAX_GRID_X || grid_y > TTLINK_MAX_GRID_YZ ||
+  if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > TTLINK_MAX_GRID_X / ctas || grid_y > TTLINK_MAX_GRID_YZ ||
       grid_z > TTLINK_MAX_GRID_YZ)
     return CUDA_ERROR_INVALID_VALUE;
   struct ttlink_loaded *node;
   CUfunction function;
-  unsigned int shared_bytes;
-  CUresult status = acquire_function(variant, &node, &function, &shared_bytes);
+  const struct ttlink_image *image;
+  CUresult status = acquire_function(variant, &node, &function, &image);
   if (status == CUDA_SUCCESS) {
-    status = driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
-                                  variant->kernel->block_x, 1, 1, shared_bytes, stream, args, NULL);
+    if (kernel->num_tensor_args == 0 && kernel->num_scratch_params == 0 && ctas == 1 && kernel->launch_flags == 0) {
+      status = driver.launch_kernel(function, (unsigned int)grid_x, (unsigned int)grid_y, (unsigned int)grid_z,
+                                    kernel->block_x, 1, 1, image->shared_bytes, stream, args, NULL);
+    } else {
+      status = launch_extended(kernel, image, function, stream, (unsigned int)grid_x, (unsigned int)grid_y,
+                               (unsigned int)grid_z, args, tensors, scratch);
+    }
     release_function(node);
   }
   /* After the launch is uncounted, so that writing to stderr never holds up an unload. */
@@ -288,16 +580,11 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
   return status;
 }
 
-CUresult ttlink_set_scratch_allocator(ttlink_scratch_alloc alloc, ttlink_scratch_release release, void *user) {
-  (void)user;
-  return (alloc == NULL) != (release == NULL) ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_NOT_SUPPORTED;
-}
-
 CUresult ttlink_load(struct ttlink_variant *variant) {
   struct ttlink_loaded *node;
   CUfunction function;
-  unsigned int shared_bytes;
-  CUresult status = acquire_function(variant, &node, &function, &shared_bytes);
+  const struct ttlink_image *image;
+  CUresult status = acquire_function(variant, &node, &function, &image);
   if (status == CUDA_SUCCESS) release_function(node);
   return status;
 }

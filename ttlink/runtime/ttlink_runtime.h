@@ -129,25 +129,27 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
                        int64_t grid_z, void **args, struct ttlink_tensor_arg *tensors, CUdeviceptr *scratch);
 
 /*
- * Where launches get their scratch memory: `alloc(&pointer, bytes, align, stream, user)` must
- * return CUDA_SUCCESS and a pointer aligned to `align` (a power of two) valid for work queued
- * on `stream` after the call; `release(pointer, bytes, stream, user)` is called with what alloc
- * returned once the launch that used it is queued on `stream` (also if the launch failed; its
- * error is the launch's result when the launch succeeded), so the memory may only be reused by
- * work ordered after that launch: a stream-ordered pool
- * (cuMemAllocAsync / cuMemFreeAsync) or a caching allocator that waits on the stream meets this.
- * A pointer alloc returns unaligned is released and the launch fails with
- * CUDA_ERROR_INVALID_VALUE. Both NULL restores the default (cuMemAllocAsync / cuMemFreeAsync on
- * the launch stream); one NULL returns CUDA_ERROR_INVALID_VALUE and changes nothing.
+ * Where launches get their scratch memory. `alloc(&pointer, bytes, stream, user)` returns
+ * CUDA_SUCCESS and a pointer aligned to 256 bytes (as cuMemAlloc) to `bytes` of device memory
+ * usable by work queued on `stream` after the call; the runtime asks for more than the kernel
+ * needs when it needs a larger alignment, and rounds up. `release(pointer, bytes, stream, user)`
+ * gets that pointer and size back as soon as the launch that used it is queued on `stream`
+ * (also when the launch failed), before the kernel has run: the memory may only be reused by
+ * work ordered after that launch on `stream`, which a stream-ordered pool (cuMemAllocAsync /
+ * cuMemFreeAsync) or a caching allocator that waits on the stream gives. release's error is
+ * the launch's result when the launch itself succeeded. A pointer that is not 256-byte
+ * aligned is released and the launch returns CUDA_ERROR_INVALID_VALUE without launching.
+ * Both NULL restores the default: cuMemAllocAsync / cuMemFreeAsync on the launch stream,
+ * which is legal under CUDA graph capture. One NULL returns CUDA_ERROR_INVALID_VALUE and
+ * changes nothing.
  *
- * Process-wide, and callable from any thread at any time: each launch takes the allocator set
- * when it starts and uses it both to allocate and to release, so a launch that runs while the
- * allocator is replaced still releases through the old one, which must stay callable (and
- * `user` valid) until such launches have returned. The hooks may be called from several
- * threads at once.
+ * Process-wide; callable from any thread at any time. Each launch takes the allocator that is
+ * set when it first allocates and both allocates and releases with it: a launch running while
+ * the allocator is replaced still releases through the old one, so that one (and its `user`)
+ * must stay valid until such launches have returned. The hooks are called from every thread
+ * that launches, possibly at once.
  */
-typedef CUresult (*ttlink_scratch_alloc)(CUdeviceptr *pointer, size_t bytes, size_t align, CUstream stream,
-                                         void *user);
+typedef CUresult (*ttlink_scratch_alloc)(CUdeviceptr *pointer, size_t bytes, CUstream stream, void *user);
 typedef CUresult (*ttlink_scratch_release)(CUdeviceptr pointer, size_t bytes, CUstream stream, void *user);
 CUresult ttlink_set_scratch_allocator(ttlink_scratch_alloc alloc, ttlink_scratch_release release, void *user);
 

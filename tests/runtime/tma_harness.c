@@ -1,0 +1,173 @@
+/*
+ * Drives the hand-written variants of fixtures/tma_variants.c (tensor descriptors, scratch,
+ * launch attributes) against the stand-in libcuda (standin_libcuda.c). Prints `key=value`
+ * lines, among them `outstanding`: the stand-in's scratch allocations not freed at the end.
+ *
+ * usage: tma_harness SCENARIO [ARG...]
+ *   tma A_BASE A_SHAPE0 A_SHAPE1 A_STRIDE0 A_STRIDE1 A_PADDING B_BASE ... B_PADDING M GRID_X
+ *   plain N | scratch N | huge_scratch N | cooperative N | cluster16 GRID_X
+ *   race THREADS         THREADS threads in two contexts (devices 0 and 1) launch tma_kernel
+ *   hook                 a launch through a scratch allocator hook, then one through the default
+ *   hook_misaligned      a hook that returns memory aligned to 16 bytes only
+ *   hook_half            ttlink_set_scratch_allocator with only one of the two functions
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tma_variants.h"
+#include "ttlink_runtime.h"
+
+static CUcontext (*context_create)(int device);
+static CUresult (*set_current)(CUcontext context);
+static int (*scratch_outstanding)(void);
+
+static CUstream const STREAM = (CUstream)0x5a5a;
+
+/* A launch every device of the tests takes: a is fp16 1000 x 777 in rows of 784, b 300 x 500
+ * bytes in rows of 512. */
+static CUresult launch_valid(void) {
+  return tma_kernel(STREAM, 0x10000, 1000, 777, 784, 1, 0, 0x20000, 300, 500, 512, 1, 0, 5, 10);
+}
+
+static CUresult launch_from_arguments(char **values) {
+  long long v[14];
+  for (int i = 0; i < 14; ++i) v[i] = strtoll(values[i], NULL, 0);
+  return tma_kernel(STREAM, (CUdeviceptr)v[0], v[1], v[2], v[3], v[4], (int32_t)v[5], (CUdeviceptr)v[6], v[7], v[8],
+                    v[9], v[10], (int32_t)v[11], (int32_t)v[12], v[13]);
+}
+
+struct racer {
+  pthread_barrier_t *start;
+  CUcontext context;
+  int failures;
+};
+
+static void *race_thread(void *arg) {
+  struct racer *racer = (struct racer *)arg;
+  set_current(racer->context);
+  pthread_barrier_wait(racer->start);
+  for (int i = 0; i < 4; ++i) racer->failures += launch_valid() != CUDA_SUCCESS;
+  return NULL;
+}
+
+static void race(int threads) {
+  CUcontext contexts[2] = {context_create(0), context_create(1)};
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, (unsigned)threads);
+  struct racer *racers = (struct racer *)calloc((size_t)threads, sizeof *racers);
+  pthread_t *ids = (pthread_t *)calloc((size_t)threads, sizeof *ids);
+  for (int i = 0; i < threads; ++i) {
+    racers[i].start = &start;
+    racers[i].context = contexts[i % 2];
+    pthread_create(&ids[i], NULL, race_thread, &racers[i]);
+  }
+  int failures = 0;
+  for (int i = 0; i < threads; ++i) {
+    pthread_join(ids[i], NULL);
+    failures += racers[i].failures;
+  }
+  printf("failures=%d\n", failures);
+  pthread_barrier_destroy(&start);
+  free(racers);
+  free(ids);
+}
+
+/* A scratch allocator hook that hands out addresses 4096 apart, `offset` bytes past a 4 KiB
+ * boundary, and checks that each is released once with the size it was allocated with. */
+struct hook {
+  pthread_mutex_t lock;
+  size_t offset;
+  int allocs, releases, mismatches;
+  CUdeviceptr pointers[16];
+  size_t bytes[16];
+};
+
+static CUresult hook_alloc(CUdeviceptr *pointer, size_t bytes, CUstream stream, void *user) {
+  struct hook *hook = (struct hook *)user;
+  pthread_mutex_lock(&hook->lock);
+  int slot = hook->allocs++;
+  hook->pointers[slot] = 0x900000000ull + 4096u * (unsigned)slot + hook->offset;
+  hook->bytes[slot] = bytes;
+  hook->mismatches += stream != STREAM;
+  *pointer = hook->pointers[slot];
+  printf("hook_alloc_bytes_%d=%zu\n", slot, bytes);
+  pthread_mutex_unlock(&hook->lock);
+  return CUDA_SUCCESS;
+}
+
+static CUresult hook_release(CUdeviceptr pointer, size_t bytes, CUstream stream, void *user) {
+  struct hook *hook = (struct hook *)user;
+  pthread_mutex_lock(&hook->lock);
+  int found = 0;
+  for (int i = 0; i < hook->allocs; ++i) {
+    if (hook->pointers[i] == pointer && hook->bytes[i] == bytes) {
+      hook->pointers[i] = 0; /* released: a second release would not find it */
+      found = 1;
+    }
+  }
+  hook->mismatches += !found || stream != STREAM;
+  hook->releases++;
+  pthread_mutex_unlock(&hook->lock);
+  return CUDA_SUCCESS;
+}
+
+static void run_hook(size_t offset) {
+  struct hook hook;
+  memset(&hook, 0, sizeof hook);
+  pthread_mutex_init(&hook.lock, NULL);
+  hook.offset = offset;
+  printf("set=%d\n", ttlink_set_scratch_allocator(hook_alloc, hook_release, &hook));
+  printf("status=%d\n", launch_valid());
+  printf("hook_allocs=%d\nhook_releases=%d\nhook_mismatches=%d\n", hook.allocs, hook.releases, hook.mismatches);
+  printf("reset=%d\n", ttlink_set_scratch_allocator(NULL, NULL, NULL));
+  printf("default_status=%d\n", launch_valid());
+  printf("hook_allocs_after_reset=%d\n", hook.allocs);
+  pthread_mutex_destroy(&hook.lock);
+}
+
+int main(int argc, char **argv) {
+  const char *path = getenv("TTLINK_LIBCUDA_PATH");
+  void *standin = path != NULL ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+  if (standin == NULL) {
+    fprintf(stderr, "TTLINK_LIBCUDA_PATH must name the stand-in libcuda\n");
+    return 2;
+  }
+  *(void **)(&context_create) = dlsym(standin, "standin_context_create");
+  *(void **)(&set_current) = dlsym(standin, "cuCtxSetCurrent");
+  *(void **)(&scratch_outstanding) = dlsym(standin, "standin_scratch_outstanding");
+  const char *scenario = argc > 1 ? argv[1] : "";
+  int arg = argc > 2 ? atoi(argv[2]) : 0;
+  if (strcmp(scenario, "race") == 0) {
+    race(arg);
+  } else {
+    set_current(context_create(0));
+    if (strcmp(scenario, "tma") == 0 && argc == 16) {
+      printf("status=%d\n", launch_from_arguments(argv + 2));
+    } else if (strcmp(scenario, "plain") == 0) {
+      printf("status=%d\n", plain_kernel(STREAM, 0x7000, arg));
+    } else if (strcmp(scenario, "scratch") == 0) {
+      printf("status=%d\n", scratch_kernel(STREAM, 0x7000, arg));
+    } else if (strcmp(scenario, "huge_scratch") == 0) {
+      printf("status=%d\n", huge_scratch_kernel(STREAM, 0x7000, arg));
+    } else if (strcmp(scenario, "cooperative") == 0) {
+      printf("status=%d\n", cooperative_kernel(STREAM, 0x7000, arg));
+    } else if (strcmp(scenario, "cluster16") == 0) {
+      printf("status=%d\n", cluster16_kernel(STREAM, 0x7000, strtoll(argv[2], NULL, 0)));
+    } else if (strcmp(scenario, "hook") == 0) {
+      run_hook(0);
+    } else if (strcmp(scenario, "hook_misaligned") == 0) {
+      run_hook(16);
+    } else if (strcmp(scenario, "hook_half") == 0) {
+      printf("set=%d\n", ttlink_set_scratch_allocator(hook_alloc, NULL, NULL));
+      printf("status=%d\n", launch_valid());
+    } else {
+      fprintf(stderr, "unknown scenario '%s' or wrong arguments\n", scenario);
+      return 2;
+    }
+  }
+  printf("outstanding=%d\n", scratch_outstanding != NULL ? scratch_outstanding() : -1);
+  return 0;
+}
