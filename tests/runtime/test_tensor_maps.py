@@ -390,10 +390,11 @@ def test_scratch_allocator_hook_allocates_and_releases_each_launchs_scratch(buil
     assert all(0x900000000 <= pointer < 0x900010000 for pointer in hooked if pointer)
 
 
-def test_scratch_allocator_hook_returning_unaligned_memory_fails_the_launch(build):
-    values, log = run(build, "hook_misaligned")
+@pytest.mark.parametrize(("scenario", "releases"), [("hook_misaligned", 1), ("hook_null", 0)])
+def test_scratch_allocator_hook_returning_unusable_memory_fails_the_launch(build, scenario, releases):
+    values, log = run(build, scenario)
     assert values["status"] == CUDA_ERROR_INVALID_VALUE
-    assert values["hook_allocs"] == values["hook_releases"] == 1 and values["hook_mismatches"] == 0
+    assert values["hook_allocs"] == 1 and values["hook_releases"] == releases and values["hook_mismatches"] == 0
     assert values["default_status"] == 0
     assert len(of_kind(log, "launch_ex")) == 1  # the launch after the reset only
 

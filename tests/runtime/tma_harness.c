@@ -9,6 +9,7 @@
  *   race THREADS         THREADS threads in two contexts (devices 0 and 1) launch tma_kernel
  *   hook                 a launch through a scratch allocator hook, then one through the default
  *   hook_misaligned      a hook that returns memory aligned to 16 bytes only
+ *   hook_null            a hook that returns 0 and CUDA_SUCCESS
  *   hook_half            ttlink_set_scratch_allocator with only one of the two functions
  */
 #include <dlfcn.h>
@@ -76,10 +77,12 @@ static void race(int threads) {
 }
 
 /* A scratch allocator hook that hands out addresses 4096 apart, `offset` bytes past a 4 KiB
- * boundary, and checks that each is released once with the size it was allocated with. */
+ * boundary (or 0 if `null`), and checks that each is released once with the size it was
+ * allocated with. */
 struct hook {
   pthread_mutex_t lock;
   size_t offset;
+  int null;
   int allocs, releases, mismatches;
   CUdeviceptr pointers[16];
   size_t bytes[16];
@@ -89,7 +92,7 @@ static CUresult hook_alloc(CUdeviceptr *pointer, size_t bytes, CUstream stream, 
   struct hook *hook = (struct hook *)user;
   pthread_mutex_lock(&hook->lock);
   int slot = hook->allocs++;
-  hook->pointers[slot] = 0x900000000ull + 4096u * (unsigned)slot + hook->offset;
+  hook->pointers[slot] = hook->null ? 0 : 0x900000000ull + 4096u * (unsigned)slot + hook->offset;
   hook->bytes[slot] = bytes;
   hook->mismatches += stream != STREAM;
   *pointer = hook->pointers[slot];
@@ -114,11 +117,12 @@ static CUresult hook_release(CUdeviceptr pointer, size_t bytes, CUstream stream,
   return CUDA_SUCCESS;
 }
 
-static void run_hook(size_t offset) {
+static void run_hook(size_t offset, int null) {
   struct hook hook;
   memset(&hook, 0, sizeof hook);
   pthread_mutex_init(&hook.lock, NULL);
   hook.offset = offset;
+  hook.null = null;
   printf("set=%d\n", ttlink_set_scratch_allocator(hook_alloc, hook_release, &hook));
   printf("status=%d\n", launch_valid());
   printf("hook_allocs=%d\nhook_releases=%d\nhook_mismatches=%d\n", hook.allocs, hook.releases, hook.mismatches);
@@ -157,9 +161,11 @@ int main(int argc, char **argv) {
     } else if (strcmp(scenario, "cluster16") == 0) {
       printf("status=%d\n", cluster16_kernel(STREAM, 0x7000, strtoll(argv[2], NULL, 0)));
     } else if (strcmp(scenario, "hook") == 0) {
-      run_hook(0);
+      run_hook(0, 0);
     } else if (strcmp(scenario, "hook_misaligned") == 0) {
-      run_hook(16);
+      run_hook(16, 0);
+    } else if (strcmp(scenario, "hook_null") == 0) {
+      run_hook(0, 1);
     } else if (strcmp(scenario, "hook_half") == 0) {
       printf("set=%d\n", ttlink_set_scratch_allocator(hook_alloc, NULL, NULL));
       printf("status=%d\n", launch_valid());

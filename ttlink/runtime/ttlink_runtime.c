@@ -27,9 +27,6 @@
 /* A tensor map's byte strides must stay below 2^40 (cuTensorMapEncodeTiled). */
 #define TTLINK_MAX_TENSOR_STRIDE_BYTES ((int64_t)1 << 40)
 
-/* Tensor arguments a kernel may take (more is refused as an invalid image). */
-#define TTLINK_MAX_TENSOR_ARGS 64
-
 /* The last driver (CUDA 13.1) whose tensor maps of small tensors need Triton's fix-up (encode_tensor_map). */
 #define TTLINK_SMALL_TENSOR_MAP_FIX_DRIVER 13010
 
@@ -345,22 +342,25 @@ static CUresult lay_out_tensor(const struct ttlink_tensor_map_info *info, const 
   return CUDA_SUCCESS;
 }
 
-/* Fills arg->map with Triton's parameters. Like Triton (after CUTLASS), on drivers up to
- * CUDA 13.1 the map of a tensor spanning less than 128 KiB gets bit 21 of its second word
- * cleared, which those drivers set wrongly for small tensors. */
-static CUresult encode_tensor_map(const struct ttlink_tensor_map_info *info, const struct ttlink_tensor_arg *arg,
-                                  const struct tensor_map_layout *layout) {
+/* Fills arg->map with Triton's parameters (`arg` checked by lay_out_tensor before). Like Triton
+ * (after CUTLASS), on drivers up to CUDA 13.1 the map of a tensor whose last element starts
+ * less than 128 KiB - 1 bytes past its base gets bit 21 of its second word cleared, which
+ * those drivers set wrongly for small tensors. */
+static CUresult encode_tensor_map(const struct ttlink_tensor_map_info *info, const struct ttlink_tensor_arg *arg) {
   static const cuuint32_t element_strides[5] = {1, 1, 1, 1, 1};
-  CUresult status = driver.tensor_map_encode_tiled(
-      arg->map, info->data_type, (cuuint32_t)info->rank, (void *)(uintptr_t)arg->base, layout->dims,
-      layout->byte_strides, layout->box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, info->swizzle,
+  struct tensor_map_layout layout;
+  CUresult status = lay_out_tensor(info, arg, &layout);
+  if (status != CUDA_SUCCESS) return status;
+  status = driver.tensor_map_encode_tiled(
+      arg->map, info->data_type, (cuuint32_t)info->rank, (void *)(uintptr_t)arg->base, layout.dims,
+      layout.byte_strides, layout.box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, info->swizzle,
       CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
       arg->padding == 1 ? CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA : CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (status != CUDA_SUCCESS || driver.version > TTLINK_SMALL_TENSOR_MAP_FIX_DRIVER) return status;
-  uint64_t last_byte = 0; /* from the base: below 5 x 2^32 x 2^40, no overflow */
+  uint64_t last_element = 0; /* its first byte's offset: below 5 x 2^32 x 2^40, no overflow */
   for (int d = 0; d < info->rank; ++d)
-    last_byte += (layout->dims[d] - 1) * (d == 0 ? info->elem_size : layout->byte_strides[d - 1]);
-  if (last_byte + 1 < 128 * 1024) arg->map->opaque[1] &= ~(1ull << 21);
+    last_element += (layout.dims[d] - 1) * (d == 0 ? info->elem_size : layout.byte_strides[d - 1]);
+  if (last_element + 1 < 128 * 1024) arg->map->opaque[1] &= ~(1ull << 21);
   return status;
 }
 
@@ -461,8 +461,8 @@ static CUresult allocate_scratch(struct scratch *scratch, CUstream stream, CUdev
     size_t bytes = allocated_bytes(scratch, i);
     CUdeviceptr allocated = 0;
     CUresult status = scratch->allocator.alloc(&allocated, bytes, stream, scratch->allocator.user);
-    if (status == CUDA_SUCCESS && allocated % TTLINK_ALLOCATOR_ALIGN != 0) {
-      scratch->allocator.release(allocated, bytes, stream, scratch->allocator.user);
+    if (status == CUDA_SUCCESS && (allocated == 0 || allocated % TTLINK_ALLOCATOR_ALIGN != 0)) {
+      if (allocated != 0) scratch->allocator.release(allocated, bytes, stream, scratch->allocator.user);
       status = CUDA_ERROR_INVALID_VALUE; /* the allocator broke its contract */
     }
     if (status != CUDA_SUCCESS) {
@@ -524,11 +524,10 @@ static CUresult launch_extended(const struct ttlink_kernel *kernel, const struct
                                 CUdeviceptr *scratch_pointers) {
   unsigned int ctas = kernel->num_ctas > 1 ? kernel->num_ctas : 1;
   int with_attributes = ctas > 1 || kernel->launch_flags != 0;
-  struct tensor_map_layout layouts[TTLINK_MAX_TENSOR_ARGS];
-  if (kernel->num_tensor_args > TTLINK_MAX_TENSOR_ARGS || (kernel->num_tensor_args > 0 && image->tensor_maps == NULL))
-    return CUDA_ERROR_INVALID_IMAGE;
-  for (int i = 0; i < kernel->num_tensor_args; ++i) {
-    CUresult status = lay_out_tensor(&image->tensor_maps[i], &tensors[i], &layouts[i]);
+  if (kernel->num_tensor_args > 0 && image->tensor_maps == NULL) return CUDA_ERROR_INVALID_IMAGE;
+  for (int i = 0; i < kernel->num_tensor_args; ++i) { /* every argument checked before any is encoded */
+    struct tensor_map_layout layout;
+    CUresult status = lay_out_tensor(&image->tensor_maps[i], &tensors[i], &layout);
     if (status != CUDA_SUCCESS) return status;
   }
   struct scratch scratch;
@@ -540,7 +539,7 @@ static CUresult launch_extended(const struct ttlink_kernel *kernel, const struct
       (with_attributes && driver.launch_kernel_ex == NULL))
     return CUDA_ERROR_NOT_SUPPORTED;
   for (int i = 0; i < kernel->num_tensor_args && status == CUDA_SUCCESS; ++i)
-    status = encode_tensor_map(&image->tensor_maps[i], &tensors[i], &layouts[i]);
+    status = encode_tensor_map(&image->tensor_maps[i], &tensors[i]);
   if (status == CUDA_SUCCESS) status = allocate_scratch(&scratch, stream, scratch_pointers);
   if (status != CUDA_SUCCESS) return status;
   if (with_attributes) {

@@ -130,15 +130,16 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
 
 /*
  * Where launches get their scratch memory. `alloc(&pointer, bytes, stream, user)` returns
- * CUDA_SUCCESS and a pointer aligned to 256 bytes (as cuMemAlloc) to `bytes` of device memory
- * usable by work queued on `stream` after the call; the runtime asks for more than the kernel
- * needs when it needs a larger alignment, and rounds up. `release(pointer, bytes, stream, user)`
- * gets that pointer and size back as soon as the launch that used it is queued on `stream`
- * (also when the launch failed), before the kernel has run: the memory may only be reused by
- * work ordered after that launch on `stream`, which a stream-ordered pool (cuMemAllocAsync /
- * cuMemFreeAsync) or a caching allocator that waits on the stream gives. release's error is
- * the launch's result when the launch itself succeeded. A pointer that is not 256-byte
- * aligned is released and the launch returns CUDA_ERROR_INVALID_VALUE without launching.
+ * CUDA_SUCCESS and a non-zero pointer, aligned to 256 bytes as cuMemAlloc's, to `bytes` of
+ * device memory usable by work queued on `stream` after the call; the runtime asks for more
+ * than the kernel needs when it needs a larger alignment, and rounds up.
+ * `release(pointer, bytes, stream, user)` gets that pointer and size back as soon as the launch
+ * that used it is queued on `stream` (also when the launch failed), before the kernel has run:
+ * the memory may only be reused by work ordered after that launch on `stream`, which a
+ * stream-ordered pool (cuMemAllocAsync / cuMemFreeAsync) or a caching allocator that waits on
+ * the stream gives. release's error is the launch's result when the launch itself succeeded.
+ * A pointer of 0, or one not 256-byte aligned (which is released), makes the launch return
+ * CUDA_ERROR_INVALID_VALUE without launching.
  * Both NULL restores the default: cuMemAllocAsync / cuMemFreeAsync on the launch stream,
  * which is legal under CUDA graph capture. One NULL returns CUDA_ERROR_INVALID_VALUE and
  * changes nothing.
