@@ -557,8 +557,9 @@ CUresult ttlink_launch(struct ttlink_variant *variant, CUstream stream, int64_t 
   const struct ttlink_kernel *kernel = variant->kernel;
   int64_t ctas = kernel->num_ctas > 1 ? kernel->num_ctas : 1; /* gridDimX counts every CTA */
   if (grid_x == 0 || grid_y == 0 || grid_z == 0) return CUDA_SUCCESS;
-  if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > TTLINK_MAX_GRID_X / ctas || grid_y > TTLINK_MAX_GRID_YZ ||
-      grid_z > TTLINK_MAX_GRID_YZ)
+  /* grid_x * ctas is below 2^63 once grid_x is within the limit: no overflow, no division. */
+  if (grid_x < 0 || grid_y < 0 || grid_z < 0 || grid_x > TTLINK_MAX_GRID_X || grid_x * ctas > TTLINK_MAX_GRID_X ||
+      grid_y > TTLINK_MAX_GRID_YZ || grid_z > TTLINK_MAX_GRID_YZ)
     return CUDA_ERROR_INVALID_VALUE;
   struct ttlink_loaded *node;
   CUfunction function;
