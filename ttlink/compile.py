@@ -5,6 +5,7 @@ Stage 1:   compile PATH -n KERNEL -s SIG --target cuda:90 --binary-out F   (one 
 Stage 2:   assemble F1 [F2 ...] -g GRID -on NAME -o OUT                  (no Triton needed)
 Both ways write exactly OUT.h and OUT.c, byte for byte the same. `compile --arg-names A,B,...`
 makes it an error if the kernel's parameters are not named A, B, ... in that order.
+`compile --num-ctas N --launch-pdl --launch-cooperative-grid` are Triton's launch options.
 Recorded:  compile PATH -n KERNEL --record FILE --target ... -g GRID -o OUT   (docs/RECORD.md)
 compiles every specialisation `ttlink record` wrote to FILE for KERNEL of PATH (named relative
 to the current directory), each into OUT.{hash}_{suffix}.h and .c, for `ttlink link OUT.*.h`.
@@ -25,13 +26,14 @@ from .emit_kernel import Variant, emit_header, emit_source
 from .errors import ArgumentParser, TtlinkError, run_cli
 from .frontend import CompiledTarget, active_target, compile_targets
 from .grid import parse_grid
-from .metadata import KernelMeta
+from .metadata import DEFAULT_LAUNCH, KernelMeta, LaunchOptions, num_ctas_problem
 from .outputs import output_base, write_outputs
 from .record_format import compile_signature, kernel_label, load
 from .signature import (
     check_config,
     check_global_name,
     check_prefix,
+    grid_params,
     parse_arg_names,
     parse_target,
     signature_entries,
@@ -59,6 +61,12 @@ def _add_kernel_arguments(parser: ArgumentParser, signature_required: bool = Tru
     parser.add_argument("-ns", "--num-stages", type=int)
 
 
+def _add_launch_arguments(parser: ArgumentParser) -> None:
+    parser.add_argument("--num-ctas", type=int, default=1, help="CTAs per program, launched as a cluster (cuda:90+)")
+    parser.add_argument("--launch-pdl", action="store_true", help="programmatic dependent launch")
+    parser.add_argument("--launch-cooperative-grid", action="store_true", help="launch as a cooperative grid")
+
+
 def compile_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m ttlink compile", description=__doc__.split("\n\n")[0])
     _add_kernel_arguments(parser, signature_required=False)
@@ -73,8 +81,16 @@ def compile_parser() -> ArgumentParser:
     )
     parser.add_argument("-t", "--target", action="append", required=True, help="cuda:ARCH; repeat for more targets")
     parser.add_argument("--binary-out", type=Path, help="stage 1: write the compiled target as JSON, no C")
+    _add_launch_arguments(parser)
     _add_output_arguments(parser, required=False)
     return parser
+
+
+def launch_options(args) -> LaunchOptions:
+    problem = num_ctas_problem(args.num_ctas)
+    if problem is not None:
+        raise TtlinkError(f"--num-ctas {args.num_ctas} {problem}")
+    return LaunchOptions(args.num_ctas, args.launch_pdl, args.launch_cooperative_grid)
 
 
 def main(argv: Sequence[str]) -> None:
@@ -82,7 +98,10 @@ def main(argv: Sequence[str]) -> None:
     targets = [parse_target(t) for t in args.target]
     if len(set(targets)) != len(targets):
         raise TtlinkError(f"a target is given twice in {', '.join(args.target)}")
+    launch = launch_options(args)
     if args.record is not None:
+        if launch != DEFAULT_LAUNCH:
+            raise TtlinkError("--record compiles what FILE recorded: leave out --num-ctas and --launch-*")
         compile_recorded(args, targets)
         return
     if args.signature is None:
@@ -104,7 +123,7 @@ def main(argv: Sequence[str]) -> None:
     arg_names = parse_arg_names(args.arg_names) if args.arg_names is not None else None
 
     compiled = compile_targets(
-        args.path, args.kernel_name, args.signature, args.num_warps, args.num_stages, targets, arg_names
+        args.path, args.kernel_name, args.signature, args.num_warps, args.num_stages, targets, arg_names, launch
     )
     if args.binary_out is not None:
         write_outputs({args.binary_out: compiled[0].to_json()})
@@ -151,7 +170,12 @@ def assemble(
     compiled = sorted(compiled, key=lambda record: record.arch)
     first = compiled[0]
     name = check_global_name(out_name if out_name is not None else first.kernel, "out name")
-    grid = parse_grid(grid_text, first.params)
+    if embed_ptx and first.tensor_args:
+        raise TtlinkError(
+            f"--embed-ptx: kernel '{first.kernel}' takes tensordesc arguments, whose tensor maps are known for the "
+            "compiled binaries only, not for a GPU that JIT-compiles the PTX"
+        )
+    grid = parse_grid(grid_text, grid_params(first.params))
     targets = tuple(record.target for record in compiled)
     binaries = hashlib.sha256()
     for record in compiled:
@@ -167,6 +191,8 @@ def assemble(
         f"embed_ptx {embed_ptx}",
         f"grid {grid.text}",
     ]
+    if first.launch != DEFAULT_LAUNCH:  # absent for the defaults: symbols from before launch options stay
+        identity.append(f"launch {' '.join(f'{key}={value}' for key, value in vars(first.launch).items())}")
     symbol = variant_symbol(name, first.params, identity, prefix)
     for function in (symbol, f"load_{symbol}", f"unload_{symbol}"):
         check_global_name(function, "generated function")
@@ -180,6 +206,7 @@ def assemble(
         num_stages=first.num_stages,
         targets=targets,
         embed_ptx=embed_ptx,
+        launch=first.launch,
     )
     return Variant(meta=meta, compiled=tuple(compiled), grid=grid)
 
@@ -224,7 +251,7 @@ def _check_same_variant(record: CompiledTarget, file: str, earlier: dict[str, tu
     if not earlier:
         return
     first_file, first = next(iter(earlier.values()))
-    for field in ("kernel", "params", "num_warps", "num_stages", "triton_version", "hidden_params"):
+    for field in ("kernel", "params", "num_warps", "num_stages", "triton_version", "hidden_params", "launch"):
         if getattr(record, field) != getattr(first, field):
             raise TtlinkError(
                 f"compiled records disagree on {field}: {getattr(record, field)!r} here, "

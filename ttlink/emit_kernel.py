@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import TtlinkError
-from .frontend import CompiledTarget
+from .frontend import SCRATCH_KINDS, CompiledTarget
 from .grid import Grid, grid_c
 from .headers import variant_from_meta
 from .metadata import ConstexprValue, KernelMeta
 from .model import algo_name
-from .signature import takes_hints
+from .signature import c_arguments, is_tensordesc, takes_hints, tensordesc_rank
 
 BYTES_PER_LINE = 16
 _PTX_TARGET = re.compile(r"^\s*\.target\s+sm_(\d+)(a?)", re.M)
@@ -55,10 +55,10 @@ def _c_array(name: str, data: bytes) -> str:
     return f"static const unsigned char {name}[{len(data)}] = {{\n{body}\n}};\n"
 
 
-def c_arguments(variant: Variant, full: bool) -> str:
+def entry_arguments(variant: Variant, full: bool) -> str:
     """The entry point's parameters; `full` lists every argument, `:1` ones included, without
     the stream (the tt-linker form)."""
-    args = [f"{p.c_type} {p.name}" for p in variant.meta.args if full or p.hint != 1]
+    args = [f"{c_type} {name}" for p in variant.meta.args if full or p.hint != 1 for c_type, name in c_arguments(p)]
     return ", ".join(args if full else ["CUstream stream", *args])
 
 
@@ -69,15 +69,18 @@ def _folded(meta: KernelMeta) -> list[tuple[str, ConstexprValue]]:
 
 
 def _algo_info(variant: Variant) -> str:
-    """Upstream's ALGO_INFO: the folded values joined by `x`, then the config."""
+    """Upstream's ALGO_INFO: the folded values joined by `x`, then the config; launch options
+    other than the defaults add what they add to the algo's name, so that link.py's names of
+    two algos differing only in them differ too."""
     values = "x".join(str(value) for _, value in _folded(variant.meta))
-    return values + f"_warps{variant.meta.num_warps}xstages{variant.meta.num_stages}"
+    return values + f"_warps{variant.meta.num_warps}xstages{variant.meta.num_stages}" + variant.meta.launch.name_suffix
 
 
 def _config_comment(variant: Variant) -> str:
     meta = variant.meta
     settings = [f"{name}={value}" for name, value in _folded(meta)]
     settings += [f"num_warps={meta.num_warps}", f"num_stages={meta.num_stages}"]
+    settings += [f"{key}={str(value).lower()}" for key, value in meta.launch.non_default().items()]
     return "\n".join(f" *   {line}" for line in textwrap.wrap(", ".join(settings), 96))
 
 
@@ -121,11 +124,11 @@ extern "C" {{
 #endif
 
 // tt-linker-backend: cuda
-// tt-linker: {symbol}:{c_arguments(variant, full=True)}:{_algo_info(variant)}
+// tt-linker: {symbol}:{entry_arguments(variant, full=True)}:{_algo_info(variant)}
 {variant.meta.to_line()}
 void load_{symbol}(void);
 void unload_{symbol}(void);
-CUresult {symbol}({c_arguments(variant, full=False)});
+CUresult {symbol}({entry_arguments(variant, full=False)});
 
 #ifdef __cplusplus
 }}
@@ -133,6 +136,99 @@ CUresult {symbol}({c_arguments(variant, full=False)});
 
 #endif /* {guard} */
 """
+
+
+def _image(record: CompiledTarget, image_format: str, arch: int, data: str) -> str:
+    """One `struct ttlink_image` initialiser: every field, in order (C++17 has no designated
+    initialisers)."""
+    maps = f"ttlink_tensor_maps_sm{record.arch}" if record.tensor_maps else "NULL"
+    scratch = ", ".join(f"{each.size}, {each.align}" for each in record.scratch)
+    return f"    {{{image_format}, {arch}, {record.shared}, {data}, sizeof {data}, {maps}, {scratch}}},"
+
+
+def _tensor_maps(record: CompiledTarget) -> str:
+    """The tensor map of each tensordesc argument of one binary, in the runtime's terms."""
+    rows = []
+    for param, tensor_map in zip(record.tensor_args, record.tensor_maps, strict=True):
+        block = ", ".join(map(str, tensor_map.block_size))
+        rows.append(
+            f"    {{{tensor_map.host_data_type}, {tensor_map.swizzle_name}, {len(tensor_map.block_size)}, "
+            f"{tensor_map.elem_size}, {{{block}}}, {int(tensor_map.fp4_padded)}}}, /* {param.name} */"
+        )
+    return (
+        f"\n/* {record.target}: data type, swizzle, rank, element bytes, block shape, fp4 padded */\n"
+        f"static const struct ttlink_tensor_map_info ttlink_tensor_maps_sm{record.arch}[] = {{\n"
+        + "\n".join(rows)
+        + "\n};\n"
+    )
+
+
+def _launch_flags(variant: Variant) -> str:
+    launch = variant.meta.launch
+    flags = ["TTLINK_LAUNCH_COOPERATIVE"] * launch.launch_cooperative_grid + ["TTLINK_LAUNCH_PDL"] * launch.launch_pdl
+    return " | ".join(flags) or "0"
+
+
+def _entry_body(variant: Variant) -> list[str]:
+    """The statements of the entry point: the kernel's parameters, then the launch."""
+    first = variant.first
+    body = []
+    kernel_args = []
+    tensors = []
+    for param in first.launch_args:
+        if not is_tensordesc(param.type):
+            kernel_args.append(f"&{param.name}")
+            continue
+        rank, name = tensordesc_rank(param), param.name
+        dims = ", ".join(f"{name}_shape{i}" for i in range(rank))
+        strides = ", ".join(f"{name}_stride{i}" for i in range(rank))
+        body += [
+            f"  const int64_t ttlink_shape_{name}[{rank}] = {{{dims}}};",
+            f"  const int64_t ttlink_strides_{name}[{rank}] = {{{strides}}};",
+            f"  CUtensorMap ttlink_map_{name};",
+            f"  int32_t ttlink_shape32_{name}[{rank}];",
+        ]
+        tensors.append(
+            f"{{{name}_base, ttlink_shape_{name}, ttlink_strides_{name}, {name}_padding, &ttlink_map_{name}, "
+            f"ttlink_shape32_{name}}}"
+        )
+        kernel_args += [f"&ttlink_map_{name}"] + [f"&ttlink_shape32_{name}[{i}]" for i in range(rank)]
+        kernel_args += [f"&{name}_stride{i}" for i in range(rank)]
+    if tensors:
+        body.insert(
+            0, "  /* Tensor descriptors: the runtime encodes each map and its i32 shape for the binary it launches. */"
+        )
+        body.append("  struct ttlink_tensor_arg ttlink_tensors[] = {")
+        body.append(",\n".join(f"      {tensor}" for tensor in tensors) + "};")
+    scratch = "NULL"
+    if first.hidden_params and any(record.needs_scratch for record in variant.compiled):
+        body.append(f"  CUdeviceptr ttlink_scratch[{first.hidden_params}]; /* the runtime allocates them per launch */")
+        kernel_args += [f"&ttlink_scratch[{i}]" for i in range(first.hidden_params)]
+        scratch = "ttlink_scratch"
+    elif first.hidden_params:
+        body.append("  CUdeviceptr ttlink_scratch = 0; /* global/profile scratch: this kernel needs none */")
+        kernel_args += ["&ttlink_scratch"] * first.hidden_params
+    if kernel_args:
+        body.append(f"  void *ttlink_args[] = {{{', '.join(kernel_args)}}};")
+    checks, dims = grid_c(variant.grid)
+    if checks:
+        body.append("  /* The grid in int64_t; a step that could overflow or divide by 0 is tested first. */")
+        body += [f"  {statement}" for statement in checks]
+    launch = [
+        "&ttlink_this_variant",
+        "stream",
+        *dims,
+        "ttlink_args" if kernel_args else "NULL",
+        "ttlink_tensors" if tensors else "NULL",
+        scratch,
+    ]
+    body.append(f"  return ttlink_launch({', '.join(launch)});")
+    return body
+
+
+def _num_scratch_params(variant: Variant) -> int:
+    """The scratch pointers the runtime fills: none when no binary asks for scratch memory."""
+    return variant.first.hidden_params if any(record.needs_scratch for record in variant.compiled) else 0
 
 
 def emit_source(variant: Variant, header_name: str) -> str:
@@ -147,32 +243,32 @@ def emit_source(variant: Variant, header_name: str) -> str:
     images = []
     for record in variant.compiled:
         name = f"ttlink_cubin_sm{record.arch}"
-        parts.append(f"\n/* {record.target}: {record.shared} bytes of shared memory per block. */\n")
+        parts.append(
+            f"\n/* {record.target}: {record.shared} bytes of shared memory per block{_scratch_words(record)}. */\n"
+        )
         parts.append(_c_array(name, record.cubin))
-        images.append(f"    {{TTLINK_CUBIN, {record.arch}, {record.shared}, {name}, sizeof {name}}},")
+        if record.tensor_maps:
+            parts.append(_tensor_maps(record))
+        images.append(_image(record, "TTLINK_CUBIN", record.arch, name))
     if meta.embed_ptx:
         record, ptx_arch = ptx_for_jit(variant.compiled)
         name = f"ttlink_ptx_sm{ptx_arch}"
         parts.append(f"\n/* PTX of {record.target} for newer GPUs, NUL-terminated. */\n")
         parts.append(_c_array(name, record.ptx.encode() + b"\0"))
-        images.append(f"    {{TTLINK_PTX, {ptx_arch}, {record.shared}, {name}, sizeof {name}}},")
-    launch_args = [f"&{p.name}" for p in first.launch_args] + ["&ttlink_scratch"] * first.hidden_params
-    body = []
-    if first.hidden_params:
-        body.append("  CUdeviceptr ttlink_scratch = 0; /* global/profile scratch: this kernel needs none */")
-    if launch_args:
-        body.append(f"  void *ttlink_args[] = {{{', '.join(launch_args)}}};")
-    checks, dims = grid_c(variant.grid)
-    if checks:
-        body.append("  /* The grid in int64_t; a step that could overflow or divide by 0 is tested first. */")
-        body += [f"  {statement}" for statement in checks]
-    grid = ", ".join(dims)
-    body.append(
-        f"  return ttlink_launch(&ttlink_this_variant, stream, {grid}, {'ttlink_args' if launch_args else 'NULL'});"
+        images.append(_image(record, "TTLINK_PTX", ptx_arch, name))
+    body_text = "\n".join(_entry_body(variant))
+    kernel_fields = ", ".join(
+        [
+            f'"{meta.kernel}", ttlink_images, {len(images)}, {meta.num_warps * 32}, ttlink_description',
+            str(len(first.tensor_args)),
+            str(_num_scratch_params(variant)),
+            str(meta.launch.num_ctas),
+            _launch_flags(variant),
+        ]
     )
-    body_text = "\n".join(body)
-    kernel_fields = f'"{meta.kernel}", ttlink_images, {len(images)}, {meta.num_warps * 32}, ttlink_description'
     parts.append(f"""
+/* binary format, arch, shared bytes, binary, size, tensor maps, global scratch bytes and alignment,
+ * profile scratch bytes and alignment (per program) */
 static const struct ttlink_image ttlink_images[] = {{
 {chr(10).join(images)}
 }};
@@ -181,7 +277,8 @@ static const struct ttlink_image ttlink_images[] = {{
 static const char ttlink_description[] =
     {_c_string(_description(meta))};
 
-/* entry name, binaries, number of binaries, threads per block, description */
+/* entry name, binaries, number of binaries, threads per block, description, tensordesc arguments,
+ * scratch pointers, CTAs per cluster, launch flags */
 static const struct ttlink_kernel ttlink_this_kernel = {{{kernel_fields}}};
 
 static struct ttlink_variant ttlink_this_variant = TTLINK_VARIANT_INIT(&ttlink_this_kernel);
@@ -190,8 +287,17 @@ void load_{symbol}(void) {{ (void)ttlink_load(&ttlink_this_variant); }}
 
 void unload_{symbol}(void) {{ (void)ttlink_unload(&ttlink_this_variant); }}
 
-CUresult {symbol}({c_arguments(variant, full=False)}) {{
+CUresult {symbol}({entry_arguments(variant, full=False)}) {{
 {body_text}
 }}
 """)
     return "".join(parts)
+
+
+def _scratch_words(record: CompiledTarget) -> str:
+    words = [
+        f"{each.size} bytes of {kind} scratch per program"
+        for kind, each in zip(SCRATCH_KINDS, record.scratch, strict=True)
+        if each.size
+    ]
+    return "".join(f", {word}" for word in words)

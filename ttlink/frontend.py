@@ -22,18 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TtlinkError
-from .metadata import C_IDENTIFIER, Param
+from .metadata import C_IDENTIFIER, DEFAULT_LAUNCH, LaunchOptions, Param, num_ctas_problem
 from .signature import (
-    C_TYPE_SIZES,
     check_arg_names,
     check_config,
+    is_tensordesc,
+    kernel_param_sizes,
     parse_signature,
     parse_target,
     signature_entries,
     target_arch,
+    tensordesc_rank,
 )
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 # FP fusion (mul+add -> fma) is pinned on: Triton's JIT default up to 3.9, so AOT kernels
 # compute what JIT-compiled ones do, whatever TRITON_DEFAULT_FP_FUSION says.
 FP_FUSION = True
@@ -43,7 +45,93 @@ _TRITON_VERSION = re.compile(r"[0-9A-Za-z.+_-]{1,64}")  # it goes into a C comme
 _PTXAS_ERROR = re.compile(r"\s*ptxas[\w-]*\s+(error|fatal)\s*:")
 _LLVM_ERROR = re.compile(r"\s*LLVM ERROR:")
 MAX_SHARED_BYTES = 2**31 - 1
-MAX_HIDDEN_PARAMS = 16
+# The hidden trailing pointers Triton's kernels take, in order (3.9 takes both, older ones fewer).
+SCRATCH_KINDS = ("global", "profile")
+MAX_SCRATCH_BYTES = 2**31 - 1  # per program
+MAX_SCRATCH_ALIGN = 2**16
+MIN_CLUSTER_ARCH = 90  # thread block clusters (num_ctas > 1) and TMA came with Hopper
+# cuda.h's CUtensorMapDataType names by value (the host enum), and the host value of each of
+# Triton's device values (triton/backends/nvidia/driver.py TMA_DTYPE_DEVICE_TO_HOST).
+TENSOR_MAP_DATA_TYPES = (
+    "UINT8", "UINT16", "UINT32", "INT32", "UINT64", "INT64", "FLOAT16", "FLOAT32", "FLOAT64", "BFLOAT16",
+    "FLOAT32_FTZ", "TFLOAT32", "TFLOAT32_FTZ", "16U4_ALIGN8B", "16U4_ALIGN16B", "16U6_ALIGN16B",
+)  # fmt: skip
+DEVICE_TO_HOST_DATA_TYPE = {device: device for device in range(len(TENSOR_MAP_DATA_TYPES))} | {8: 10, 9: 8, 10: 9}
+TENSOR_MAP_SWIZZLES = ("NONE", "32B", "64B", "128B", "128B_ATOM_32B", "128B_ATOM_32B_FLIP_8B", "128B_ATOM_64B")
+MAX_BOX_DIM = 256  # cuTensorMapEncodeTiled's limit on each block dimension
+
+
+@dataclass(frozen=True)
+class TensorMap:
+    """How one binary encodes one host tensor descriptor argument: Triton's tensordesc_meta."""
+
+    elem_type: int  # Triton's DEVICE enum; host_data_type maps it
+    swizzle: int  # already the host CUtensorMapSwizzle
+    elem_size: int  # bytes
+    block_size: tuple[int, ...]  # the box, outermost first
+    fp4_padded: bool
+
+    @property
+    def host_data_type(self) -> str:
+        return "CU_TENSOR_MAP_DATA_TYPE_" + TENSOR_MAP_DATA_TYPES[DEVICE_TO_HOST_DATA_TYPE[self.elem_type]]
+
+    @property
+    def swizzle_name(self) -> str:
+        return "CU_TENSOR_MAP_SWIZZLE_" + TENSOR_MAP_SWIZZLES[self.swizzle]
+
+    def to_record(self) -> dict:
+        return {
+            "elem_type": self.elem_type,
+            "swizzle": self.swizzle,
+            "elem_size": self.elem_size,
+            "block_size": list(self.block_size),
+            "fp4_padded": self.fp4_padded,
+        }
+
+    @staticmethod
+    def from_meta(raw: object, param: Param) -> TensorMap:
+        """Checks one tensordesc_meta entry (from Triton or a record) for argument `param`.
+        Raises TtlinkError saying what is wrong."""
+        keys = {"elem_type", "swizzle", "elem_size", "block_size", "fp4_padded"}
+        if not isinstance(raw, dict) or not keys <= raw.keys() or not raw.keys() <= keys | {"is_im2col"}:
+            raise TtlinkError(f"tensor map of '{param.name}' is not {{{', '.join(sorted(keys))}}}")
+        if raw.get("is_im2col", False) is not False:
+            raise TtlinkError(f"tensor map of '{param.name}' is im2col; ttlink encodes tiled maps only")
+        checks = (
+            ("elem_type", raw["elem_type"] in DEVICE_TO_HOST_DATA_TYPE, "a TMA data type"),
+            ("swizzle", raw["swizzle"] in range(len(TENSOR_MAP_SWIZZLES)), "a CUtensorMapSwizzle"),
+            ("elem_size", raw["elem_size"] in (1, 2, 4, 8), "1, 2, 4 or 8 bytes"),
+            ("fp4_padded", isinstance(raw["fp4_padded"], bool), "a boolean"),
+            (
+                "block_size",
+                isinstance(raw["block_size"], list)
+                and len(raw["block_size"]) == tensordesc_rank(param)
+                and all(type(dim) is int and 1 <= dim <= MAX_BOX_DIM for dim in raw["block_size"]),
+                f"{tensordesc_rank(param)} dimensions of 1 to {MAX_BOX_DIM}",
+            ),
+        )
+        for key, good, expected in checks:
+            if not good or (key != "fp4_padded" and isinstance(raw[key], bool)):
+                raise TtlinkError(f"tensor map of '{param.name}': {key} {raw[key]!r} is not {expected}")
+        return TensorMap(
+            raw["elem_type"], raw["swizzle"], raw["elem_size"], tuple(raw["block_size"]), raw["fp4_padded"]
+        )
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """Memory one program of a binary needs (global or profile scratch): Triton allocates
+    size x programs bytes per launch, aligned to `align`."""
+
+    size: int = 0
+    align: int = 1
+
+    def problem(self) -> str | None:
+        if type(self.size) is not int or not 0 <= self.size <= MAX_SCRATCH_BYTES:
+            return f"size {self.size!r} is not 0 to {MAX_SCRATCH_BYTES}"
+        if type(self.align) is not int or not 1 <= self.align <= MAX_SCRATCH_ALIGN or self.align & (self.align - 1):
+            return f"alignment {self.align!r} is not a power of two from 1 to {MAX_SCRATCH_ALIGN}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -59,11 +147,22 @@ class CompiledTarget:
     cubin: bytes
     ptx: str
     shared: int  # dynamic shared memory bytes per block
-    hidden_params: int  # trailing scratch pointers the compiled kernel takes; passed as NULL
+    hidden_params: int  # trailing scratch pointers the compiled kernel takes (SCRATCH_KINDS, in order)
+    tensor_maps: tuple[TensorMap, ...] = ()  # one per tensor descriptor argument, in order
+    scratch: tuple[Scratch, Scratch] = (Scratch(), Scratch())  # global, profile
+    launch: LaunchOptions = DEFAULT_LAUNCH
 
     @property
     def arch(self) -> int:
         return target_arch(self.target)
+
+    @property
+    def tensor_args(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.launch_args if is_tensordesc(p.type))
+
+    @property
+    def needs_scratch(self) -> bool:
+        return any(scratch.size for scratch in self.scratch)
 
     @property
     def launch_args(self) -> tuple[Param, ...]:
@@ -83,6 +182,13 @@ class CompiledTarget:
             "ptx": self.ptx,
             "shared": self.shared,
             "hidden_params": self.hidden_params,
+            "tensor_maps": [tensor_map.to_record() for tensor_map in self.tensor_maps],
+            **{f"{kind}_scratch_size": scratch.size for kind, scratch in zip(SCRATCH_KINDS, self.scratch, strict=True)},
+            **{
+                f"{kind}_scratch_align": scratch.align
+                for kind, scratch in zip(SCRATCH_KINDS, self.scratch, strict=True)
+            },
+            **vars(self.launch),
         }
         return json.dumps(record, sort_keys=True, indent=1) + "\n"
 
@@ -119,13 +225,24 @@ class CompiledTarget:
             raise fail(error.message) from None
         if not _TRITON_VERSION.fullmatch(version):
             raise fail(f"triton_version '{version}' is not a version number")
-        for key, limit in (("shared", MAX_SHARED_BYTES), ("hidden_params", MAX_HIDDEN_PARAMS)):
+        for key, limit in (("shared", MAX_SHARED_BYTES), ("hidden_params", len(SCRATCH_KINDS))):
             if not 0 <= field(key, int) <= limit:
                 raise fail(f"field '{key}' is {record[key]}; expected 0 to {limit}")
         try:
             cubin = base64.b64decode(field("cubin", str), validate=True)
         except ValueError:
             raise fail("field 'cubin' is not base64") from None
+        scratch = [
+            Scratch(field(f"{kind}_scratch_size", int), field(f"{kind}_scratch_align", int)) for kind in SCRATCH_KINDS
+        ]
+        launch = LaunchOptions(
+            field("num_ctas", int), field("launch_pdl", bool), field("launch_cooperative_grid", bool)
+        )
+        try:
+            tensor_maps = _tensor_maps(field("tensor_maps", list), params, kernel, target)
+            _check_binary_needs(scratch, record["hidden_params"], launch, target)
+        except TtlinkError as error:
+            raise fail(error.message) from None
         return CompiledTarget(
             kernel=kernel,
             params=params,
@@ -137,6 +254,51 @@ class CompiledTarget:
             ptx=field("ptx", str),
             shared=record["shared"],
             hidden_params=record["hidden_params"],
+            tensor_maps=tensor_maps,
+            scratch=(scratch[0], scratch[1]),
+            launch=launch,
+        )
+
+
+def _tensor_maps(raw_maps: list, params: Sequence[Param], kernel: str, target: str) -> tuple[TensorMap, ...]:
+    """The tensor map of each tensor descriptor argument from `raw_maps` (Triton's
+    tensordesc_meta, or a record's). A binary without them takes the descriptor decomposed
+    (Triton's form below cuda:90), which the C API does not pass."""
+    tensor_args = [p for p in _launch_args(params) if is_tensordesc(p.type)]
+    if tensor_args and not raw_maps:
+        raise TtlinkError(
+            f"tensordesc argument '{tensor_args[0].name}' of kernel '{kernel}' needs TMA (cuda:{MIN_CLUSTER_ARCH} "
+            f"and newer); Triton passes it decomposed for {target}"
+        )
+    if len(raw_maps) != len(tensor_args):
+        raise TtlinkError(
+            f"kernel '{kernel}' for {target}: {len(raw_maps)} tensor maps for {len(tensor_args)} tensordesc arguments"
+        )
+    try:
+        return tuple(TensorMap.from_meta(raw, param) for raw, param in zip(raw_maps, tensor_args, strict=True))
+    except TtlinkError as error:
+        raise TtlinkError(f"kernel '{kernel}' for {target}: {error.message}") from None
+
+
+def _check_binary_needs(scratch: Sequence[Scratch], hidden_params: int, launch: LaunchOptions, target: str) -> None:
+    """Scratch a binary asks for needs its pointer; clusters need cuda:90 or newer."""
+    for index, (kind, each) in enumerate(zip(SCRATCH_KINDS, scratch, strict=True)):
+        problem = each.problem()
+        if problem is not None:
+            raise TtlinkError(f"{kind} scratch {problem}")
+        if each.size and index >= hidden_params:
+            raise TtlinkError(f"{kind} scratch of {each.size} bytes, but the kernel takes no {kind} scratch pointer")
+    check_num_ctas(launch.num_ctas, target)
+
+
+def check_num_ctas(num_ctas: int, target: str) -> None:
+    """A cluster of `num_ctas` CTAs: a power of two up to 16, and cuda:90 or newer if above 1."""
+    problem = num_ctas_problem(num_ctas)
+    if problem is not None:
+        raise TtlinkError(f"num_ctas {num_ctas!r} {problem}")
+    if num_ctas > 1 and target_arch(target) < MIN_CLUSTER_ARCH:
+        raise TtlinkError(
+            f"num_ctas {num_ctas} needs thread block clusters (cuda:{MIN_CLUSTER_ARCH} and newer), not {target}"
         )
 
 
@@ -252,7 +414,9 @@ class _Binary:
     cubin: bytes
     ptx: str
     shared: int
-    scratch: tuple[tuple[str, int], ...]  # (kind, bytes) of global and profile scratch memory
+    tensordesc_meta: list  # Triton's, one dict per tensordesc argument ([] where it decomposes them)
+    scratch: tuple[Scratch, Scratch]  # global, profile
+    launch: LaunchOptions
 
 
 def _compile_one(source, target, options: dict) -> _Binary:
@@ -260,8 +424,21 @@ def _compile_one(source, target, options: dict) -> _Binary:
 
     compiled = triton.compile(source, target=target, options=options)
     meta = compiled.metadata
-    scratch = tuple((kind, getattr(meta, f"{kind}_scratch_size", 0)) for kind in ("global", "profile"))
-    return _Binary(meta.name, compiled.asm["cubin"], compiled.asm["ptx"], meta.shared, scratch)
+    scratch = [
+        Scratch(getattr(meta, f"{kind}_scratch_size", 0) or 0, getattr(meta, f"{kind}_scratch_align", 1) or 1)
+        for kind in SCRATCH_KINDS
+    ]
+    launch = LaunchOptions(meta.num_ctas, bool(meta.launch_pdl), bool(meta.launch_cooperative_grid))
+    tensordesc_meta = list(getattr(meta, "tensordesc_meta", None) or [])
+    return _Binary(
+        meta.name,
+        compiled.asm["cubin"],
+        compiled.asm["ptx"],
+        meta.shared,
+        tensordesc_meta,
+        (scratch[0], scratch[1]),
+        launch,
+    )
 
 
 def _compile_in_child(compile_one: Callable[[], _Binary]) -> _Binary | str:
@@ -339,9 +516,13 @@ def compile_targets(
     num_stages: int,
     targets: Sequence[str],
     arg_names: Sequence[str] | None = None,
+    launch: LaunchOptions = DEFAULT_LAUNCH,
 ) -> list[CompiledTarget]:
-    """Compiles kernel `kernel_name` of `path` for each target (already canonical). With
-    `arg_names`, the kernel's parameter names must be exactly those, in order."""
+    """Compiles kernel `kernel_name` of `path` for each target (already canonical) with
+    `launch`'s options. With `arg_names`, the kernel's parameter names must be exactly those,
+    in order."""
+    for target in targets:
+        check_num_ctas(launch.num_ctas, target)
     with _private_triton_environment(), _kernel_module(path) as module:
         import triton
         from triton.backends.compiler import GPUTarget
@@ -367,7 +548,7 @@ def compile_targets(
             gpu_target = GPUTarget("cuda", target_arch(target), 32)
             backend = make_backend(gpu_target)
             options = backend.parse_options(
-                {"num_warps": num_warps, "num_stages": num_stages, "enable_fp_fusion": FP_FUSION}
+                {"num_warps": num_warps, "num_stages": num_stages, "enable_fp_fusion": FP_FUSION, **vars(launch)}
             )
             binary = _compile_in_child(functools.partial(_compile_one, source, gpu_target, options.__dict__))
             if isinstance(binary, str):
@@ -379,15 +560,21 @@ def compile_targets(
 def _compiled_target(binary: _Binary, kernel_name, params, num_warps, num_stages, target, path) -> CompiledTarget:
     import triton
 
-    for kind, size in binary.scratch:
-        if size > 0:
-            raise TtlinkError(
-                f"kernel '{kernel_name}' needs {size} bytes of {kind} scratch memory for {target}; "
-                "ttlink does not allocate scratch memory",
-                file=str(path),
-            )
     sizes = entry_param_sizes(binary.ptx, binary.entry)
-    record = CompiledTarget(
+    passed = [size for p in _launch_args(params) for size in kernel_param_sizes(p)]
+    hidden_params = len(sizes) - len(passed)
+    try:
+        tensor_maps = _tensor_maps(binary.tensordesc_meta, params, kernel_name, target)
+        _check_binary_needs(binary.scratch, max(hidden_params, 0), binary.launch, target)
+    except TtlinkError as error:
+        raise TtlinkError(error.message, file=str(path)) from None
+    expected = passed + [8] * hidden_params
+    if not 0 <= hidden_params <= len(SCRATCH_KINDS) or sizes != expected:
+        raise TtlinkError(
+            f"compiled '{kernel_name}' for {target} takes parameters of {sizes} bytes, "
+            f"but the C entry point would pass {passed} and up to {len(SCRATCH_KINDS)} scratch pointers"
+        )
+    return CompiledTarget(
         kernel=binary.entry,
         params=params,
         num_warps=num_warps,
@@ -397,15 +584,11 @@ def _compiled_target(binary: _Binary, kernel_name, params, num_warps, num_stages
         cubin=binary.cubin,
         ptx=binary.ptx,
         shared=binary.shared,
-        hidden_params=len(sizes) - len(_launch_args(params)),
+        hidden_params=hidden_params,
+        tensor_maps=tensor_maps,
+        scratch=binary.scratch,
+        launch=binary.launch,
     )
-    expected = [C_TYPE_SIZES[p.c_type] for p in record.launch_args] + [8] * record.hidden_params
-    if record.hidden_params < 0 or sizes != expected:
-        raise TtlinkError(
-            f"compiled '{kernel_name}' for {target} takes parameters of {sizes} bytes, "
-            f"but the C entry point would pass {expected}"
-        )
-    return record
 
 
 def active_target() -> str:

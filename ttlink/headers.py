@@ -17,7 +17,7 @@ from .errors import TtlinkError
 from .link_placement import AmbiguousPlacement, place_hints
 from .metadata import ConstexprValue, KernelMeta
 from .model import Arg, Variant
-from .signature import parse_literal
+from .signature import c_arguments, parse_literal
 
 DIRECTIVE = re.compile(r"//\s*(tt-linker-backend|tt-linker|ttlink-meta)\b\s*(:?)(.*)$")
 SYMBOL = re.compile(r"([A-Za-z_]\w*)_([0-9a-fA-F]{8})_([0-9A-Za-z]*)")
@@ -80,12 +80,20 @@ def _link_py_algos(metas: list[tuple[int, KernelMeta]], linkers: list[tuple[int,
 
 
 def variant_from_meta(meta: KernelMeta, link_py_algo: str | None = None, path: str = "", line: int = 0) -> Variant:
-    """The link model's view of a `ttlink compile` variant (also how its C names its algo)."""
+    """The link model's view of a `ttlink compile` variant (also how its C names its algo): its
+    C arguments, a tensor descriptor's expanded to those its entry point takes."""
+    args = []
+    for param in meta.args:
+        try:
+            expanded = c_arguments(param)
+        except TtlinkError as error:
+            raise TtlinkError(f"parameter '{param.name}' of {meta.symbol}: {error.message}", path, line) from None
+        args += [Arg(name, c_type, param.hint if len(expanded) == 1 else None) for c_type, name in expanded]
     return Variant(
         kernel=meta.name,
         symbol=meta.symbol,
         backend=meta.backend,
-        args=tuple(Arg(p.name, p.c_type or "", p.hint) for p in meta.args),
+        args=tuple(args),
         constexprs=tuple(p.value for p in meta.constexprs),
         num_warps=meta.num_warps,
         num_stages=meta.num_stages,
@@ -94,6 +102,7 @@ def variant_from_meta(meta: KernelMeta, link_py_algo: str | None = None, path: s
         python_kernel=meta.kernel,
         targets=tuple(sorted(meta.targets)),
         link_py_algo=link_py_algo,
+        launch=meta.launch,
     )
 
 

@@ -12,7 +12,11 @@ beside it, so the linker never guesses. The line is one JSON object with sorted 
   {"kind":"arg","name":"x_ptr","type":"*fp32","c_type":"CUdeviceptr","hint":16}
   {"kind":"constexpr","name":"BLOCK","value":1024}
 `hint` is 16 (divisible by 16), 1 (equal to 1: folded into the binary, absent from the
-variant's C entry point) or null.
+variant's C entry point) or null. A host tensor descriptor argument has type
+`tensordesc<fp16[64, 32]>`, c_type `CUtensorMap` and hint null; its C arguments are those
+signature.c_arguments gives. Launch options other than Triton's defaults are written as
+`"num_ctas":2`, `"launch_pdl":true`, `"launch_cooperative_grid":true`; absent, they are the
+defaults (1, false, false), so lines written before them read the same.
 """
 
 from __future__ import annotations
@@ -75,6 +79,44 @@ def global_name_problem(name: str) -> str | None:
     return None
 
 
+MAX_NUM_CTAS = 16  # the largest (non-portable) cluster
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """Triton's launch options of a compiled kernel (CUDAOptions): CTAs per cluster, cooperative
+    grid, programmatic dependent launch. Part of what makes a variant, and of its algo's name."""
+
+    num_ctas: int = 1
+    launch_pdl: bool = False
+    launch_cooperative_grid: bool = False
+
+    def non_default(self) -> dict[str, int | bool]:
+        """The options that differ from Triton's defaults, by Triton's names."""
+        return {key: value for key, value in vars(self).items() if value != getattr(DEFAULT_LAUNCH, key)}
+
+    @property
+    def name_suffix(self) -> str:
+        """What algo names append: `_ctas2`, `_pdl`, `_coop`; empty for the defaults."""
+        return (
+            (f"_ctas{self.num_ctas}" if self.num_ctas != 1 else "")
+            + ("_pdl" if self.launch_pdl else "")
+            + ("_coop" if self.launch_cooperative_grid else "")
+        )
+
+
+DEFAULT_LAUNCH = LaunchOptions()
+
+
+def num_ctas_problem(num_ctas: object) -> str | None:
+    """Why `num_ctas` is not a cluster size Triton compiles for, or None."""
+    if not isinstance(num_ctas, int) or isinstance(num_ctas, bool):
+        return "is not an integer"
+    if not 1 <= num_ctas <= MAX_NUM_CTAS or num_ctas & (num_ctas - 1):
+        return f"is not a power of two from 1 to {MAX_NUM_CTAS}"
+    return None
+
+
 @dataclass(frozen=True)
 class Param:
     """One Python parameter of the kernel: a C argument (`kind == "arg"`) or a constexpr."""
@@ -110,6 +152,7 @@ class KernelMeta:
     num_stages: int
     targets: tuple[str, ...]
     embed_ptx: bool
+    launch: LaunchOptions = DEFAULT_LAUNCH
 
     @property
     def args(self) -> tuple[Param, ...]:
@@ -131,6 +174,7 @@ class KernelMeta:
             "num_stages": self.num_stages,
             "targets": list(self.targets),
             "embed_ptx": self.embed_ptx,
+            **self.launch.non_default(),
         }
         return f"{DIRECTIVE} {json.dumps(record, sort_keys=True, separators=(',', ':'))}"
 
@@ -183,6 +227,13 @@ def parse_line(text: str, file: str, line: int) -> KernelMeta:
     targets = field("targets", list)
     if not all(isinstance(t, str) for t in targets):
         raise fail("field 'targets' must list strings")
+    launch = LaunchOptions(**{key: record.get(key, default) for key, default in vars(DEFAULT_LAUNCH).items()})
+    problem = num_ctas_problem(launch.num_ctas)
+    if problem is not None:
+        raise fail(f"field 'num_ctas' {problem}")
+    for key in ("launch_pdl", "launch_cooperative_grid"):
+        if not isinstance(getattr(launch, key), bool):
+            raise fail(f"field '{key}' is not a boolean")
     return KernelMeta(
         name=field("name", str),
         symbol=field("symbol", str),
@@ -193,4 +244,5 @@ def parse_line(text: str, file: str, line: int) -> KernelMeta:
         num_stages=field("num_stages", int),
         targets=tuple(targets),
         embed_ptx=field("embed_ptx", bool),
+        launch=launch,
     )

@@ -1,6 +1,6 @@
 """The link model: variants grouped into algos and kernels, ordered and numbered (pure).
 
-An algo is one (kernel name, constexpr values, num_warps, num_stages). Its variants differ
+An algo is one (kernel name, constexpr values, num_warps, num_stages, launch options). Its variants differ
 only in hints (`:16`, `:1`) and are tried most-specialised first. Nothing here depends on
 the order in which headers were given: every list is sorted by a key of its content.
 """
@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .errors import TtlinkError
-from .metadata import C_IDENTIFIER, ConstexprValue, argument_name_problem, global_name_problem
+from .metadata import (
+    C_IDENTIFIER,
+    DEFAULT_LAUNCH,
+    ConstexprValue,
+    LaunchOptions,
+    argument_name_problem,
+    global_name_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class Variant:
     # The ALGO_INFO of the header's tt-linker line, which Triton's link.py names the
     # variant's algo after (`K_{ALGO_INFO}`).
     link_py_algo: str | None = None
+    launch: LaunchOptions = DEFAULT_LAUNCH  # from ttlink-meta; upstream headers have the defaults
 
     @property
     def hints(self) -> tuple[int | None, ...]:
@@ -94,7 +102,8 @@ class Variant:
 
     @property
     def algo_key(self) -> tuple:
-        return (tuple(value_key(v) for v in self.constexprs), self.num_warps, self.num_stages)
+        launch = (self.launch.num_ctas, self.launch.launch_pdl, self.launch.launch_cooperative_grid)
+        return (tuple(value_key(v) for v in self.constexprs), self.num_warps, self.num_stages, launch)
 
     @property
     def variant_key(self) -> tuple:
@@ -149,8 +158,10 @@ def value_key(value: ConstexprValue) -> tuple:
 
 
 def algo_name(variant: Variant) -> str:
-    """`{constexprs joined by x}_warps{W}xstages{S}` as a C identifier fragment."""
+    """`{constexprs joined by x}_warps{W}xstages{S}` as a C identifier fragment, then what
+    launch options other than the defaults add (`_ctas2_pdl_coop`)."""
     text = "x".join(str(v) for v in variant.constexprs) + f"_warps{variant.num_warps}xstages{variant.num_stages}"
+    text += variant.launch.name_suffix
     name = text.replace("-", "m").replace(".", "p").replace("+", "")
     if not ALGO_NAME.fullmatch(name):
         raise variant.error(f"algo '{text}' of kernel '{variant.kernel}' cannot be made a C identifier")

@@ -2,8 +2,9 @@
 checks and the variant symbol. Pure. The GRID grammar is in grid.py.
 
 SIG has one entry per Python parameter, constexprs included: a Triton type with an optional
-hint (`*fp16:16`, `i32`, `i32:1`) or a literal, which makes the parameter a constexpr (`1024`,
-`0.5`, `-1e-3`).
+hint (`*fp16:16`, `i32`, `i32:1`), a host tensor descriptor (`tensordesc<fp16[64, 32]>`, no
+hint), or a literal, which makes the parameter a constexpr (`1024`, `0.5`, `-1e-3`). Entries
+are separated by the commas outside brackets.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ INTEGER_TYPES = frozenset(t for t in SCALAR_C_TYPES if t[0] in "iu")
 BOOLEAN_TYPES = frozenset({"i1", "u1"})  # integers in grids, but they take no hints (as in the Bazel rules)
 POINTEE_TYPES = frozenset(SCALAR_C_TYPES) | {"fp8e4nv", "fp8e5", "fp8e4b15", "fp8e4b8", "fp8e5b16"}
 POINTER_C_TYPE = "CUdeviceptr"
+TENSORDESC_C_TYPE = "CUtensorMap"  # what the kernel takes in the descriptor's place (Triton's name)
+MAX_TENSORDESC_RANK = 5  # cuTensorMapEncodeTiled's limit
+_TENSORDESC = re.compile(r"tensordesc<\s*(\w+)\s*\[([^\]]*)\]\s*>")
 # Bytes each C type occupies in the kernel's parameter buffer (checked against the PTX).
 C_TYPE_SIZES = {POINTER_C_TYPE: 8, "float": 4, "double": 8} | {
     f"{sign}int{bits}_t": bits // 8 for sign in ("", "u") for bits in (8, 16, 32, 64)
@@ -56,12 +60,98 @@ _MAX_INTEGER_DIGITS = 20  # 2**64 has 20 digits; int() refuses thousands of digi
 
 
 def takes_hints(triton_type: str) -> bool:
-    """Pointers and integers take `:16` / `:1` hints; floats and booleans do not."""
+    """Pointers and integers take `:16` / `:1` hints; floats, booleans and descriptors do not."""
     return triton_type.startswith("*") or triton_type in INTEGER_TYPES - BOOLEAN_TYPES
 
 
 def c_type(triton_type: str) -> str:
+    if is_tensordesc(triton_type):
+        return TENSORDESC_C_TYPE
     return POINTER_C_TYPE if triton_type.startswith("*") else SCALAR_C_TYPES[triton_type]
+
+
+def is_tensordesc(triton_type: str | None) -> bool:
+    return triton_type is not None and triton_type.startswith("tensordesc")
+
+
+def parse_tensordesc(text: str) -> tuple[str, tuple[int, ...]]:
+    """`tensordesc<DTYPE[B0, B1, ...]>` -> (DTYPE, block shape). Raises TtlinkError saying
+    what is wrong (the caller names the entry)."""
+    if text.startswith("tensordesc_im2col"):
+        raise TtlinkError("im2col tensor descriptors are not supported (tiled ones are)")
+    match = _TENSORDESC.fullmatch(text)
+    if match is None:
+        raise TtlinkError("malformed tensor descriptor type; expected tensordesc<DTYPE[B0, B1, ...]>")
+    dtype, dims = match[1], [dim.strip() for dim in match[2].split(",")]
+    if dtype not in POINTEE_TYPES:
+        raise TtlinkError(f"unknown element type '{dtype}'")
+    if not 1 <= len(dims) <= MAX_TENSORDESC_RANK:
+        raise TtlinkError(f"rank {len(dims)}; a tensor descriptor has 1 to {MAX_TENSORDESC_RANK} dimensions")
+    for dim in dims:
+        if not re.fullmatch(r"[0-9]{1,10}", dim) or not 1 <= int(dim) <= 2**31 - 1:
+            raise TtlinkError(f"block dimension '{shortened(dim)}' is not a positive integer")
+    return dtype, tuple(int(dim) for dim in dims)
+
+
+def tensordesc_type(dtype: str, block: Sequence[int]) -> str:
+    """The canonical spelling, Triton's: `tensordesc<fp16[64, 32]>`."""
+    return f"tensordesc<{dtype}[{', '.join(map(str, block))}]>"
+
+
+def tensordesc_rank(param: Param) -> int:
+    return len(parse_tensordesc(param.type or "")[1])
+
+
+def c_arguments(param: Param) -> list[tuple[str, str]]:
+    """(C type, name) of the C arguments that stand for argument `param` in entry points and
+    dispatchers. A tensor descriptor `d` of rank n is what a C caller has: `d_base`, the shape
+    `d_shape0..n-1` and strides `d_stride0..n-1` in elements, outermost first, and `d_padding`."""
+    if not is_tensordesc(param.type):
+        return [(param.c_type or "", param.name)]
+    rank = tensordesc_rank(param)
+    return [
+        (POINTER_C_TYPE, f"{param.name}_base"),
+        *[("int64_t", f"{param.name}_shape{i}") for i in range(rank)],
+        *[("int64_t", f"{param.name}_stride{i}") for i in range(rank)],
+        ("int32_t", f"{param.name}_padding"),
+    ]
+
+
+def grid_params(params: Sequence[Param]) -> list[Param]:
+    """`params` with each tensor descriptor's shape arguments (`d_shape0`, ... int64_t) added:
+    what a GRID may name."""
+    shapes = [
+        Param(name, "arg", type="i64", c_type=c_type_, hint=None)
+        for param in params
+        if param.is_arg and is_tensordesc(param.type)
+        for c_type_, name in c_arguments(param)
+        if name.startswith(f"{param.name}_shape")
+    ]
+    return [*params, *shapes]
+
+
+def kernel_param_sizes(param: Param) -> list[int]:
+    """Bytes of the compiled kernel's parameters for argument `param`: a tensor descriptor of
+    rank n is the 128-byte CUtensorMap, n i32 dims and n i64 strides (Triton's expansion)."""
+    if not is_tensordesc(param.type):
+        return [C_TYPE_SIZES[param.c_type or ""]]
+    rank = tensordesc_rank(param)
+    return [128] + [4] * rank + [8] * rank
+
+
+def split_entries(text: str) -> list[str]:
+    """SIG split on the commas outside brackets (`tensordesc<fp16[64, 32]>` is one entry)."""
+    entries, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += (char in "[<") - (char in "]>")
+        if depth < 0:
+            break
+        if char == "," and depth == 0:
+            entries.append(text[start:index].strip())
+            start = index + 1
+    if depth != 0:
+        raise TtlinkError(f"signature '{shortened(text)}': unbalanced brackets ('<' '>' or '[' ']')")
+    return [*entries, text[start:].strip()]
 
 
 def parse_literal(text: str) -> ConstexprValue | None:
@@ -110,7 +200,7 @@ def check_arg_names(expected: Sequence[str], names: Sequence[str], kernel: str, 
 
 def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[str], kernel: str) -> tuple[Param, ...]:
     """Parses SIG against the kernel's Python parameter names. Raises TtlinkError on any problem."""
-    entries = [entry.strip() for entry in text.split(",")]
+    entries = split_entries(text)
     if len(entries) != len(names):
         raise TtlinkError(
             f"signature has {len(entries)} entries but kernel '{kernel}' has {len(names)} parameters "
@@ -132,10 +222,17 @@ def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[
             continue
         if name in constexpr_names:
             raise TtlinkError(f"{where}: '{name}' is tl.constexpr, so its entry must be a value")
-        type_, _, hint_text = entry.partition(":")
+        type_, colon, hint_text = entry.partition(":")
         type_ = type_.strip()
         is_pointer = type_.startswith("*")
-        if not (type_[1:] in POINTEE_TYPES if is_pointer else type_ in SCALAR_C_TYPES):
+        if is_tensordesc(type_):
+            try:
+                type_ = tensordesc_type(*parse_tensordesc(type_))
+            except TtlinkError as error:
+                raise TtlinkError(f"{where}: {error}") from None
+            if colon:
+                raise TtlinkError(f"{where}: a tensor descriptor takes no hint")
+        elif not (type_[1:] in POINTEE_TYPES if is_pointer else type_ in SCALAR_C_TYPES):
             raise TtlinkError(f"{where}: unknown type '{type_}'")
         hint = None
         if hint_text:
@@ -152,7 +249,27 @@ def parse_signature(text: str, names: Sequence[str], constexpr_names: frozenset[
         if problem is not None:
             raise TtlinkError(f"kernel '{kernel}' parameter '{name}' cannot name a C argument: it {problem}")
         params.append(Param(name, "arg", type=type_, c_type=c_type(type_), hint=hint))
+    _check_c_argument_names(params, kernel)
     return tuple(params)
+
+
+def _check_c_argument_names(params: Sequence[Param], kernel: str) -> None:
+    """The C arguments a tensor descriptor expands to must not take another parameter's name."""
+    owners: dict[str, str] = {}
+    for param in params:
+        if not param.is_arg:
+            continue
+        for _, name in c_arguments(param):
+            problem = argument_name_problem(name)
+            if problem is not None:
+                raise TtlinkError(
+                    f"kernel '{kernel}' parameter '{param.name}' gives C argument '{name}', which {problem}"
+                )
+            if name in owners:
+                what = [f"'{owner}'" if owner == name else f"'{owner}' (its C argument '{name}')"
+                        for owner in (owners[name], param.name)]  # fmt: skip
+                raise TtlinkError(f"kernel '{kernel}' parameters {what[0]} and {what[1]} both name C argument '{name}'")
+            owners[name] = param.name
 
 
 def signature_entries(params: Sequence[Param]) -> list[str]:

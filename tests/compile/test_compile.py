@@ -279,16 +279,6 @@ def test_kernel_file_that_exits_or_does_not_parse(tmp_path, source, line, messag
                   f"{path}:{line}: {message}")  # fmt: skip
 
 
-def test_kernel_needing_scratch_memory_is_refused(tmp_path):
-    _assert_fails(
-        tmp_path,
-        [str(KERNELS), "-n", "tile_via_descriptor", "-s", "*fp16:16, *fp16:16, i32:16, i32:16, 64", "-w", "4",
-         "-g", "1, 1, 1", "--target", "cuda:90"],
-        "kernel 'tile_via_descriptor' needs 128 bytes of global scratch memory for cuda:90; "
-        "ttlink does not allocate scratch memory",
-    )  # fmt: skip
-
-
 def _assert_fails(tmp_path: Path, args: list[str], message: str, binary_out: bool = False) -> None:
     out = tmp_path / "out"
     out.mkdir()

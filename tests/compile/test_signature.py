@@ -9,7 +9,10 @@ import pytest
 from ttlink.errors import TtlinkError
 from ttlink.metadata import Param
 from ttlink.signature import (
+    c_arguments,
     check_config,
+    grid_params,
+    kernel_param_sizes,
     parse_literal,
     parse_signature,
     parse_target,
@@ -135,3 +138,83 @@ def test_literals_python_takes_but_c_does_not_are_refused(entry, message):
 def test_argument_names_c_or_cpp_cannot_take_are_refused(name):
     with pytest.raises(TtlinkError, match=f"kernel 'k' parameter '{name}' "):
         parse_signature("i32", [name], frozenset(), "k")
+
+
+TILE_NAMES = ["a", "M", "b", "BLOCK"]
+
+
+def tile(sig: str, names=TILE_NAMES) -> tuple[Param, ...]:
+    return parse_signature(sig, names, frozenset({"BLOCK"}), "tile")
+
+
+def test_tensor_descriptor_entries_split_outside_brackets_and_take_triton_spelling():
+    params = tile("tensordesc<fp16[64,32]>, i32:16, tensordesc< bf16 [ 8 , 16 , 4 ] >, 64")
+    assert params[0] == Param("a", "arg", type="tensordesc<fp16[64, 32]>", c_type="CUtensorMap", hint=None)
+    assert params[1] == Param("M", "arg", type="i32", c_type="int32_t", hint=16)
+    assert params[2].type == "tensordesc<bf16[8, 16, 4]>"
+    assert signature_entries(params) == ["tensordesc<fp16[64, 32]>", "i32:16", "tensordesc<bf16[8, 16, 4]>", "64"]
+    assert tile(", ".join(signature_entries(params))) == params
+
+
+def test_a_tensor_descriptor_is_base_shape_strides_and_padding_in_c():
+    a, m, b, _ = tile("tensordesc<fp8e4nv[128, 64]>, i32, tensordesc<fp32[32]>, 64")
+    assert c_arguments(a) == [
+        ("CUdeviceptr", "a_base"),
+        ("int64_t", "a_shape0"),
+        ("int64_t", "a_shape1"),
+        ("int64_t", "a_stride0"),
+        ("int64_t", "a_stride1"),
+        ("int32_t", "a_padding"),
+    ]
+    assert c_arguments(m) == [("int32_t", "M")]
+    assert [name for _, name in c_arguments(b)] == ["b_base", "b_shape0", "b_stride0", "b_padding"]
+    # The kernel takes the 128-byte CUtensorMap, the shape as i32 and the strides as i64.
+    assert kernel_param_sizes(a) == [128, 4, 4, 8, 8] and kernel_param_sizes(b) == [128, 4, 8]
+    assert kernel_param_sizes(m) == [4]
+    assert [p.name for p in grid_params((a, m, b))] == ["a", "M", "b", "a_shape0", "a_shape1", "b_shape0"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("tensordesc<fp16[64, 32]>:16", "for parameter 'a': a tensor descriptor takes no hint"),
+        ("tensordesc<fp16[64, 32]>:1", "a tensor descriptor takes no hint"),
+        ("tensordesc<fp17[64, 32]>", "for parameter 'a': unknown element type 'fp17'"),
+        ("tensordesc<*fp16[64, 32]>", "malformed tensor descriptor type; expected tensordesc<DTYPE[B0, B1, ...]>"),
+        ("tensordesc<fp16>", "malformed tensor descriptor type"),
+        ("tensordesc<fp16[64, 32]", "unbalanced brackets"),
+        ("tensordesc<fp16[64, 32]]>", "unbalanced brackets"),
+        ("tensordesc<fp16[]>", "block dimension '' is not a positive integer"),
+        ("tensordesc<fp16[64, 0]>", "block dimension '0' is not a positive integer"),
+        ("tensordesc<fp16[64, -32]>", "block dimension '-32' is not a positive integer"),
+        ("tensordesc<fp16[64, 1_024]>", "block dimension '1_024' is not a positive integer"),
+        ("tensordesc<fp16[99999999999]>", "block dimension '99999999999' is not a positive integer"),
+        ("tensordesc<fp16[1, 2, 1, 2, 1, 2]>", "rank 6; a tensor descriptor has 1 to 5 dimensions"),
+        ("tensordesc_im2col<fp16[64, 32]>", "im2col tensor descriptors are not supported"),
+    ],
+)
+def test_malformed_tensor_descriptors_are_one_clear_error(entry, message):
+    with pytest.raises(TtlinkError, match=re.escape(message)) as error:
+        tile(f"{entry}, i32, *fp16, 64")
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (
+            ["a", "a_base", "b", "BLOCK"],
+            "parameters 'a' (its C argument 'a_base') and 'a_base' both name C argument 'a_base'",
+        ),
+        (["a_stride1", "M", "a", "BLOCK"], "parameters 'a_stride1' and 'a' (its C argument 'a_stride1') both name"),
+        (
+            ["a", "M", "a_shape0", "BLOCK"],
+            "parameters 'a' (its C argument 'a_shape0') and 'a_shape0' both name C argument",
+        ),
+    ],
+)
+def test_expanded_names_that_clash_with_a_parameter_name_both(names, message):
+    kinds = {"a": "tensordesc<fp16[64, 32]>"}
+    sig = ", ".join("64" if name == "BLOCK" else kinds.get(name, "i32") for name in names)
+    with pytest.raises(TtlinkError, match=re.escape(f"kernel 'tile' {message}")):
+        tile(sig, names)

@@ -144,3 +144,69 @@ def test_two_prefixed_libraries_of_one_out_name_build_into_one_binary(prefixed, 
     command += [runtime / "ttlink_runtime.c", "-lpthread", "-ldl"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+TILE_KERNELS = Path(__file__).parent.parent / "compile" / "fixtures" / "kernels.py"
+# tile_copy(in_desc, out_desc, M, BLOCK_M: constexpr, BLOCK_N: constexpr): host tensor descriptors
+TILE_CONFIGS = {
+    "tile64": ("tensordesc<fp16[64, 32]>, tensordesc<fp16[64, 32]>, i32, 64, 32", ()),
+    "tile128": ("tensordesc<fp16[128, 32]>, tensordesc<fp16[128, 32]>, i32, 128, 32", ()),
+    "tile64_ctas2": ("tensordesc<fp16[64, 32]>, tensordesc<fp16[64, 32]>, i32, 64, 32", ("--num-ctas", "2")),
+}
+TILE_ARGS = ", ".join(
+    f"CUdeviceptr {d}_base, int64_t {d}_shape0, int64_t {d}_shape1, int64_t {d}_stride0, int64_t {d}_stride1, "
+    f"int32_t {d}_padding"
+    for d in ("in_desc", "out_desc")
+)
+
+
+@pytest.fixture(scope="module")
+def tiles(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tiles")
+    for out, (signature, options) in TILE_CONFIGS.items():
+        result = run_module("ttlink", "compile", TILE_KERNELS, "-n", "tile_copy", "-s", signature, "-w", "4",
+                            "-t", "cuda:90", "-g", "(M + BLOCK_M - 1) / BLOCK_M, 1, 1", "-o", directory / out,
+                            *options)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    return directory
+
+
+@pytest.mark.parametrize("cplusplus", [False, True], ids=["c11", "cxx17"])
+def test_a_dispatcher_of_tensor_descriptor_variants_takes_their_c_arguments(
+    tiles, tmp_path, cplusplus, cuda_include_dir
+):
+    variant_headers = headers(tiles, "tile64", "tile128")
+    assert run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib").returncode == 0
+    declarations = (tmp_path / "lib.h").read_text()
+    assert f"CUresult tile_copy_default(CUstream stream, {TILE_ARGS}, int32_t M);" in declarations
+    assert f"CUresult tile_copy(CUstream stream, {TILE_ARGS}, int32_t M, int algo_id);" in declarations
+    assert f"CUresult tile_copy_128x32_warps4xstages3(CUstream stream, {TILE_ARGS}, int32_t M);" in declarations
+    unit = tmp_path / "unit.c"
+    includes = [*map(str, variant_headers), str(tmp_path / "lib.h"), str(tmp_path / "lib.c")]
+    unit.write_text("".join(f'#include "{path}"\n' for path in includes))
+    result = compile_c([unit], cuda_include_dir, cplusplus=cplusplus)
+    assert result.returncode == 0, result.stderr
+
+
+def test_tensor_descriptor_calls_reach_the_algo_asked_for(tiles, tmp_path, cuda_include_dir):
+    variant_headers = headers(tiles, "tile64", "tile128")
+    tile64, tile128 = (read_header(str(h))[0].symbol for h in variant_headers)
+    assert run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib").returncode == 0
+    lib = load_dispatcher(tmp_path / "lib", variant_headers, cuda_include_dir)
+    descriptor = (0x10000, 256, 64, 64, 1, 0)
+    assert lib.call("tile_copy", None, *descriptor, *descriptor, 256, 0) == (0, [tile64])  # algos by BLOCK_M
+    assert lib.call("tile_copy", None, *descriptor, *descriptor, 256, 1) == (0, [tile128])
+
+
+def test_algos_that_differ_only_in_launch_options_have_distinct_names(tiles, tmp_path, cuda_include_dir):
+    variant_headers = headers(tiles, "tile64", "tile64_ctas2")
+    result = run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib")
+    assert result.returncode == 0, result.stderr
+    declarations = (tmp_path / "lib.h").read_text()
+    for algo in ("64x32_warps4xstages3", "64x32_warps4xstages3_ctas2"):
+        assert f"CUresult tile_copy_{algo}(CUstream stream, {TILE_ARGS}, int32_t M);" in declarations
+    lib = load_dispatcher(tmp_path / "lib", variant_headers, cuda_include_dir)
+    default, clustered = (read_header(str(h))[0].symbol for h in variant_headers)
+    descriptor = (0x10000, 256, 64, 64, 1, 0)
+    assert lib.call("tile_copy", None, *descriptor, *descriptor, 256, 0) == (0, [default])
+    assert lib.call("tile_copy", None, *descriptor, *descriptor, 256, 1) == (0, [clustered])
