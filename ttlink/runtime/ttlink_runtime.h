@@ -106,8 +106,9 @@ struct ttlink_variant {
  *   CUDA_ERROR_INVALID_VALUE, with nothing allocated or launched, when the base is not 16-byte
  *   aligned, a shape value is below 1 or above 2^31 - 1, the last stride is not 1, another
  *   stride is below 1 or its byte stride is not a multiple of 16 or not below 2^40, the
- *   padding is neither 0 nor 1, or is 1 for a data type that is not floating point.
- *   CUDA_ERROR_NOT_SUPPORTED if the driver lacks cuTensorMapEncodeTiled.
+ *   padding is neither 0 nor 1, or is 1 for a data type that is not floating point;
+ *   CUDA_ERROR_INVALID_IMAGE if the binary has no tensor_maps; CUDA_ERROR_NOT_SUPPORTED if
+ *   the driver lacks cuTensorMapEncodeTiled.
  * - Scratch: slot i gets per-program bytes x grid_x x grid_y x grid_z x num_ctas of the binary's
  *   global (i = 0) or profile (i = 1) scratch, aligned as the binary asks, or 0 when that is 0
  *   bytes (CUDA_ERROR_INVALID_VALUE if the product overflows). It comes from the allocator
@@ -117,7 +118,8 @@ struct ttlink_variant {
  *   A failed allocation is returned, and nothing is launched.
  * - num_ctas > 1 or launch flags: cuLaunchKernelEx with the attributes Triton's launcher gives
  *   (PDL, cooperative, a cluster of num_ctas x 1 x 1 with the SPREAD scheduling policy) and
- *   gridDimX = grid_x * num_ctas. CUDA_ERROR_NOT_SUPPORTED if the driver lacks it.
+ *   gridDimX = grid_x * num_ctas; CUDA_ERROR_NOT_SUPPORTED, nothing encoded or allocated, if
+ *   the driver lacks it. num_ctas above 8 (not portable) is allowed on the function at load.
  *
  * If TTLINK_REPORT_VARIANTS is set and neither empty nor "0" when the runtime first opens the
  * driver (on the process's first launch, load or unload), the first launch of each variant in
