@@ -399,6 +399,36 @@ def test_scratch_allocator_hook_returning_unusable_memory_fails_the_launch(build
     assert len(of_kind(log, "launch_ex")) == 1  # the launch after the reset only
 
 
+def test_failed_second_allocation_releases_the_first_and_launches_nothing(build):
+    values, log = run(build, "hook_fails_second", devices="10.0")  # two slots of scratch
+    assert values["status"] == CUDA_ERROR_OUT_OF_MEMORY
+    assert values["hook_allocs"] == 2 and values["hook_releases"] == 1 and values["hook_mismatches"] == 0
+    assert len(of_kind(log, "launch_ex")) == 1  # the launch after the reset only
+
+
+def test_launch_releases_to_the_allocator_it_allocated_from_when_replaced_meanwhile(build):
+    # Hook 0 makes hook 1 the allocator from inside its alloc: the launch under way takes both
+    # slots from hook 0 and releases them there; the next launch uses hook 1.
+    values, _ = run(build, "hook_switch", devices="10.0", STANDIN_PARAM_SIZES="")
+    assert values["first"] == values["second"] == 0
+    assert values["hook0_allocs"] == values["hook0_releases"] == 2
+    assert values["hook1_allocs"] == values["hook1_releases"] == 2
+    assert values["hook0_mismatches"] == values["hook1_mismatches"] == 0
+
+
+@pytest.mark.parametrize("variant", ["asan", "tsan"])
+def test_scratch_allocator_replaced_while_launching_gets_back_what_it_allocated(build, variant):
+    """16 threads launch 8 times each while the main thread keeps switching between two hooks
+    and the default."""
+    values, log = run(build, "hook_race", 16, variant=variant, STANDIN_PARAM_SIZES="")
+    assert values["failures"] == 0 and values["outstanding"] == 0
+    for hook in ("hook0", "hook1"):
+        assert values[f"{hook}_allocs"] == values[f"{hook}_releases"] and values[f"{hook}_mismatches"] == 0
+    allocations = values["hook0_allocs"] + values["hook1_allocs"] + len(of_kind(log, "mem_alloc_async"))
+    assert allocations == 16 * 8  # one slot of scratch per launch on a 9.0 device
+    assert len(of_kind(log, "launch_ex")) == 16 * 8
+
+
 def test_scratch_allocator_needs_both_functions(build):
     values, log = run(build, "hook_half")
     assert values == {"set": CUDA_ERROR_INVALID_VALUE, "status": 0, "outstanding": 0}
