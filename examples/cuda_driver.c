@@ -33,6 +33,7 @@ static int load_driver(struct cuda_driver *driver, char *why, size_t why_size) {
       {"cuDeviceGetCount", &driver->device_get_count},
       {"cuDeviceGet", &driver->device_get},
       {"cuDeviceGetName", &driver->device_get_name},
+      {"cuDeviceGetAttribute", &driver->device_get_attribute},
       {"cuDevicePrimaryCtxRetain", &driver->primary_ctx_retain},
       {"cuDevicePrimaryCtxRelease_v2", &driver->primary_ctx_release},
       {"cuCtxSetCurrent", &driver->ctx_set_current},

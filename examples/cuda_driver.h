@@ -16,6 +16,7 @@ struct cuda_driver {
   CUresult (*device_get_count)(int *count);
   CUresult (*device_get)(CUdevice *device, int ordinal);
   CUresult (*device_get_name)(char *name, int length, CUdevice device);
+  CUresult (*device_get_attribute)(int *value, CUdevice_attribute attribute, CUdevice device);
   CUresult (*primary_ctx_retain)(CUcontext *context, CUdevice device);
   CUresult (*primary_ctx_release)(CUdevice device);
   CUresult (*ctx_set_current)(CUcontext context);

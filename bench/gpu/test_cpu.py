@@ -1,14 +1,16 @@
 """The parts of the GPU benchmark that run without a GPU: the signature table, the
-target-choice builds, the dispatcher-cost harness against the no-op driver, the report, and
-the variants layouts.py builds from the example's record.
+target-choice builds, the dispatcher-cost harness against the no-op driver, the report, the
+variants layouts.py builds from the example's record, and the tensor-descriptor examples as
+tma.py builds them.
 
-    python -m pytest bench/gpu/test_cpu.py     (with triton 3.9.0 installed; about 10 s)
+    python -m pytest bench/gpu/test_cpu.py     (with triton 3.9.0 installed; about 30 s)
     bazel test //bench/gpu:cpu_test           (the same, part of `bazel test //...`)
 """
 
 from __future__ import annotations
 
 import ctypes
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -148,3 +150,30 @@ def test_layouts_builds_what_examples_build_compiles_from_the_record():
     for hint_sets in by_config.values():
         assert len(hint_sets) == 9 and layouts.hint_tag(params, hint_sets[0]) == "generic"
         assert all(hints["stride_cn"] == 1 for hints in hint_sets[1:])
+
+
+def test_tma_examples_compile_and_link_as_the_gpu_step_builds_them(tmp_path):
+    """One variant of each tensor-descriptor example, as bench/gpu/tma.py's build step compiles
+    it (tma_kernels' signature and grid, cuda:90), links into a dispatcher whose C API takes
+    each descriptor as base, shape, strides and padding, and builds with the ttlink runtime."""
+    import tma_build
+    import tma_kernels
+
+    chosen = [
+        tma_kernels.matmul_variant(tma_kernels.MATMUL_CONFIGS[-1], "generic"),
+        tma_kernels.attention_variant(tma_kernels.ATTENTION_CONFIGS[0], True, "aligned"),
+    ]
+    for variant in chosen:
+        header = tma_build.compile_variant(variant, "cuda:90", tmp_path)
+        linked = tmp_path / variant.out_name
+        subprocess.run([sys.executable, "-m", "ttlink", "link", "-o", str(linked), str(header)], check=True,
+                       env=prepare.ttlink_env())  # fmt: skip
+        library = build.build_with_runtime(
+            [header.with_suffix(".c"), linked.with_suffix(".c")], tmp_path / f"lib{variant.out_name}.so"
+        )
+        assert hasattr(ctypes.CDLL(str(library)), variant.out_name)
+    declarations = (tmp_path / "attention.h").read_text()
+    assert (
+        "CUdeviceptr q_desc_base, int64_t q_desc_shape0, int64_t q_desc_shape1, int64_t q_desc_shape2" in declarations
+    )
+    assert "int32_t o_desc_padding, float sm_scale, int32_t N_CTX, int32_t batch_heads, int algo_id)" in declarations
