@@ -302,6 +302,17 @@ def test_scratch_of_racing_launches_is_paired(build, variant):
     assert {image for image, _ in boxes} == {"ptx_sm_90", "ptx_sm_100"}
 
 
+@pytest.mark.parametrize("variant", ["asan", "tsan"])
+def test_unload_racing_with_extended_launches_never_uses_an_unloaded_function(build, variant):
+    # The stand-in aborts when a launch (cuLaunchKernelEx too) overlaps the unload of its
+    # function's module or uses a function unloaded before; its delay widens every launch.
+    values, log = run(build, "unload_race", 100, variant=variant, STANDIN_LAUNCH_DELAY_US="20", STANDIN_PARAM_SIZES="")
+    assert values == {"failures": 0, "outstanding": 0}
+    assert len(of_kind(log, "launch_ex")) > 0
+    events = [kind for kind, _ in log if kind in ("load", "unload")]
+    assert events[0::2] == ["load"] * len(events[0::2]) and events[1::2] == ["unload"] * 100
+
+
 def test_plain_kernel_is_launched_with_cuLaunchKernel_as_before(build):
     values, log = run(build, "plain", 7, STANDIN_PARAM_SIZES="8,4,8,8")
     assert values == {"status": 0, "outstanding": 0}

@@ -13,6 +13,7 @@
  *   hook_fails_second    a hook whose second allocation fails
  *   hook_switch          a hook that replaces the allocator while it allocates
  *   hook_race THREADS    THREADS threads launch while the allocator keeps changing
+ *   unload_race ROUNDS   4 threads launch while tma_kernel is unloaded and loaded again
  *   hook_half            ttlink_set_scratch_allocator with only one of the two functions
  */
 #include <dlfcn.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tma_variants.h"
 #include "ttlink_runtime.h"
@@ -44,18 +46,24 @@ static CUresult launch_from_arguments(char **values) {
                     v[9], v[10], (int32_t)v[11], (int32_t)v[12], v[13]);
 }
 
+/* A thread that launches `launches` times, or while `*running` is not 0 if `launches` is -1;
+ * then, unless it ran until told, counts itself out of `*running` (when not NULL). */
 struct racer {
   pthread_barrier_t *start;
   CUcontext context;
   int launches;
   int failures;
-  int *running; /* atomic: racers still launching, or NULL */
+  int *running; /* atomic */
 };
 
 static void *race_thread(void *arg) {
   struct racer *racer = (struct racer *)arg;
   set_current(racer->context);
   pthread_barrier_wait(racer->start);
+  if (racer->launches < 0) {
+    while (__atomic_load_n(racer->running, __ATOMIC_ACQUIRE)) racer->failures += launch_valid() != CUDA_SUCCESS;
+    return NULL;
+  }
   for (int i = 0; i < racer->launches; ++i) racer->failures += launch_valid() != CUDA_SUCCESS;
   if (racer->running != NULL) __atomic_sub_fetch(racer->running, 1, __ATOMIC_RELEASE);
   return NULL;
@@ -82,6 +90,39 @@ static void race(int threads) {
   pthread_barrier_destroy(&start);
   free(racers);
   free(ids);
+}
+
+/* 4 threads launch tma_kernel in one context until ROUNDS unloads (every other one followed
+ * by a load) are done: tensor maps, scratch and cuLaunchKernelEx all happen while the launch
+ * holds the function, so no launch may use an unloaded module's function. */
+static void unload_race(int rounds) {
+  CUcontext context = context_create(0);
+  set_current(context);
+  load_tma_kernel();
+  enum { THREADS = 4 };
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, THREADS + 1);
+  int running = 1; /* atomic: launch until this is 0 */
+  struct racer racers[THREADS];
+  pthread_t ids[THREADS];
+  for (int i = 0; i < THREADS; ++i) {
+    racers[i] = (struct racer){&start, context, -1, 0, &running};
+    pthread_create(&ids[i], NULL, race_thread, &racers[i]);
+  }
+  pthread_barrier_wait(&start);
+  for (int round = 0; round < rounds; ++round) {
+    usleep(100); /* time for the threads to launch what is loaded */
+    unload_tma_kernel();
+    if (round % 2 == 1) load_tma_kernel();
+  }
+  __atomic_store_n(&running, 0, __ATOMIC_RELEASE);
+  int failures = 0;
+  for (int i = 0; i < THREADS; ++i) {
+    pthread_join(ids[i], NULL);
+    failures += racers[i].failures;
+  }
+  printf("failures=%d\n", failures);
+  pthread_barrier_destroy(&start);
 }
 
 /* A scratch allocator hook that hands out addresses 4096 apart from `base`, `offset` bytes
@@ -230,6 +271,8 @@ int main(int argc, char **argv) {
     race(arg);
   } else if (strcmp(scenario, "hook_race") == 0) {
     hook_race(arg);
+  } else if (strcmp(scenario, "unload_race") == 0) {
+    unload_race(arg);
   } else if (strcmp(scenario, "hook_switch") == 0) {
     set_current(context_create(0));
     hook_switch();
