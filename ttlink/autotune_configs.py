@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import ArgumentParser, TtlinkError
 from .frontend import _jit_function, _kernel_module, _private_triton_environment
+from .metadata import num_ctas_problem
 from .outputs import write_outputs
 from .record_format import format_json
 from .signature import check_config
@@ -95,13 +96,13 @@ def _refuse_tuner_hooks(tuner: Any, name: str, shown: str) -> None:
 
 
 def _config(config: Any, index: int, constexprs: set[str], name: str, shown: str) -> dict[str, Any]:
-    """One triton.Config as a `triton_kernel` config: its constexpr values plus num_warps and
-    num_stages. Anything a compile with `-w` and `-ns` cannot reproduce is refused."""
+    """One triton.Config as a `triton_kernel` config: its constexpr values plus num_warps,
+    num_stages and num_ctas where it is not 1. Anything a compile with `-w`, `-ns` and
+    `--num-ctas` cannot reproduce is refused."""
     where = f"kernel '{name}': configs[{index}]"
     refused = [
         ("pre_hook", config.pre_hook is not None, "runs Python before each launch"),
         ("maxnreg", config.maxnreg is not None, "is not an option of ttlink compile"),
-        ("num_ctas", config.num_ctas != 1, "is not 1; ttlink compile builds one CTA per program"),
         ("ir_override", getattr(config, "ir_override", None) is not None, "replaces the compiled IR"),
     ]
     for option, used, why in refused:
@@ -111,12 +112,16 @@ def _config(config: Any, index: int, constexprs: set[str], name: str, shown: str
         check_config(config.num_warps, config.num_stages)
     except TtlinkError as error:
         raise TtlinkError(f"{where}: {error.message}", file=shown) from None
+    problem = num_ctas_problem(config.num_ctas)
+    if problem is not None:
+        raise TtlinkError(f"{where}: num_ctas {config.num_ctas!r} {problem}", file=shown)
     for key, value in config.kwargs.items():
         if key not in constexprs:
             raise TtlinkError(f"{where} sets '{key}', which is not a constexpr parameter of the kernel", file=shown)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise TtlinkError(f"{where} sets '{key}' to {value!r}; config values are numbers", file=shown)
-    return {**config.kwargs, "num_stages": config.num_stages, "num_warps": config.num_warps}
+    clusters = {"num_ctas": config.num_ctas} if config.num_ctas != 1 else {}
+    return {**config.kwargs, **clusters, "num_stages": config.num_stages, "num_warps": config.num_warps}
 
 
 def file_text(document: dict[str, Any]) -> str:

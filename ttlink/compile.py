@@ -133,7 +133,7 @@ def main(argv: Sequence[str]) -> None:
 
 
 def compile_recorded(args, targets: Sequence[str]) -> None:
-    """`--record FILE`: each distinct (SIG, warps, stages) recorded for the kernel, for every
+    """`--record FILE`: each distinct (SIG, warps, stages, CTAs) recorded for the kernel, for every
     `--target` (the recorded targets are not used), as OUT.{hash}_{suffix}.h and .c."""
     if args.signature is not None or args.num_warps is not None or args.num_stages is not None:
         raise TtlinkError("--record compiles what FILE recorded: leave out -s, -w, -ns")
@@ -151,11 +151,15 @@ def compile_recorded(args, targets: Sequence[str]) -> None:
     group = recording[kernel_id]
     specializations = {}
     for entry in group.specializations.values():
-        specializations[compile_signature(group.params, entry), entry["num_warps"], entry["num_stages"]] = True
+        config = (entry["num_warps"], entry["num_stages"], entry.get("num_ctas", 1))
+        specializations[compile_signature(group.params, entry), *config] = True
     outputs: dict[Path, str] = {}
-    for signature, num_warps, num_stages in sorted(specializations):
+    for signature, num_warps, num_stages, num_ctas in sorted(specializations):
         check_config(num_warps, num_stages)
-        compiled = compile_targets(args.path, args.kernel_name, signature, num_warps, num_stages, targets, group.params)
+        launch = LaunchOptions(num_ctas=num_ctas)
+        compiled = compile_targets(
+            args.path, args.kernel_name, signature, num_warps, num_stages, targets, group.params, launch
+        )
         variant = assemble(compiled, args.grid, args.out_name, args.embed_ptx, args.prefix)
         suffix = variant.meta.symbol[len(args.prefix) + len(variant.meta.name) + 1 :]
         outputs.update(variant_files(variant, args.out_path.with_name(f"{args.out_path.name}.{suffix}")))

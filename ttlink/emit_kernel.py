@@ -32,6 +32,12 @@ class Variant:
     def first(self) -> CompiledTarget:
         return self.compiled[0]
 
+    @property
+    def num_scratch_params(self) -> int:
+        """The scratch pointers the runtime fills per launch: none when no binary asks for
+        scratch memory (the pointers are then 0 and the launch is a plain cuLaunchKernel)."""
+        return self.first.hidden_params if any(record.needs_scratch for record in self.compiled) else 0
+
 
 def ptx_for_jit(compiled: Sequence[CompiledTarget]) -> tuple[CompiledTarget, int]:
     """The PTX to embed as JIT fallback: that of the oldest target, whose PTX runs on every
@@ -201,7 +207,7 @@ def _entry_body(variant: Variant) -> list[str]:
         body.append("  struct ttlink_tensor_arg ttlink_tensors[] = {")
         body.append(",\n".join(f"      {tensor}" for tensor in tensors) + "};")
     scratch = "NULL"
-    if first.hidden_params and any(record.needs_scratch for record in variant.compiled):
+    if variant.num_scratch_params:
         body.append(f"  CUdeviceptr ttlink_scratch[{first.hidden_params}]; /* the runtime allocates them per launch */")
         kernel_args += [f"&ttlink_scratch[{i}]" for i in range(first.hidden_params)]
         scratch = "ttlink_scratch"
@@ -224,11 +230,6 @@ def _entry_body(variant: Variant) -> list[str]:
     ]
     body.append(f"  return ttlink_launch({', '.join(launch)});")
     return body
-
-
-def _num_scratch_params(variant: Variant) -> int:
-    """The scratch pointers the runtime fills: none when no binary asks for scratch memory."""
-    return variant.first.hidden_params if any(record.needs_scratch for record in variant.compiled) else 0
 
 
 def emit_source(variant: Variant, header_name: str) -> str:
@@ -261,7 +262,7 @@ def emit_source(variant: Variant, header_name: str) -> str:
         [
             f'"{meta.kernel}", ttlink_images, {len(images)}, {meta.num_warps * 32}, ttlink_description',
             str(len(first.tensor_args)),
-            str(_num_scratch_params(variant)),
+            str(variant.num_scratch_params),
             str(meta.launch.num_ctas),
             _launch_flags(variant),
         ]

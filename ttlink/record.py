@@ -33,6 +33,7 @@ from .record_format import (
     KernelId,
     KernelRecord,
     Recording,
+    clusters,
     file_text,
     is_json_scalar,
     kernel_label,
@@ -164,12 +165,10 @@ class Recorder:
         if target is None:
             self._note(f"skipped {where}: not compiled for CUDA")
             return None
-        if compiled["num_ctas"] != 1:
-            self._note(f"skipped {where}: num_ctas={compiled['num_ctas']}; ttlink compile builds one CTA per program")
-            return None
         return {
             "args": args,
             "constexprs": constexprs,
+            **clusters(compiled["num_ctas"]),
             "num_stages": compiled["num_stages"],
             "num_warps": compiled["num_warps"],
             "target": target,
@@ -198,7 +197,12 @@ class Recorder:
             tuned = KernelRecord(self._recording[kernel_id].params, tuple(tuner.keys))
             for key, config in tuner.cache.items():
                 choice = {
-                    "config": {**config.kwargs, "num_stages": config.num_stages, "num_warps": config.num_warps},
+                    "config": {
+                        **config.kwargs,
+                        **clusters(config.num_ctas),
+                        "num_stages": config.num_stages,
+                        "num_warps": config.num_warps,
+                    },
                     "key": [value if is_json_scalar(value) else str(value) for value in key],
                     "targets": sorted(self._targets[kernel_id]),
                 }

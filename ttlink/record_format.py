@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import TtlinkError
-from .metadata import C_IDENTIFIER
+from .metadata import C_IDENTIFIER, num_ctas_problem
 from .signature import takes_hints
 
 FORMAT = 1
@@ -188,6 +188,11 @@ def load(path: Path) -> Recording:
     return loads_file(text, path)
 
 
+def clusters(num_ctas: int) -> dict[str, int]:
+    """The `num_ctas` key of an entry or config: written only where it is not 1."""
+    return {"num_ctas": num_ctas} if num_ctas != 1 else {}
+
+
 def compile_signature(params: Iterable[str], entry: Mapping[str, Any]) -> str:
     """The `ttlink compile -s` SIG of a specialisation entry: type and hint of each argument,
     the value of each constexpr, in parameter order."""
@@ -208,6 +213,7 @@ def _specialization_order(entry: dict[str, Any]) -> tuple[object, ...]:
         _canonical(entry["constexprs"]),
         entry["num_warps"],
         entry["num_stages"],
+        entry.get("num_ctas", 1),
         _canonical(entry["args"]),
     )
 
@@ -262,7 +268,7 @@ def _parse_kernel(group: object, where: str, source: str) -> tuple[KernelId, Ker
 
 def _parse_specialization(entry: object, params: tuple[str, ...], where: str, source: str) -> dict[str, Any]:
     entry = _expect_dict(entry, where, source)
-    _expect_keys(entry, _SPECIALIZATION_KEYS, set(), where, source)
+    _expect_keys(entry, _SPECIALIZATION_KEYS, {"num_ctas"}, where, source)
     args = _expect_dict(entry["args"], f"{where}: 'args'", source)
     constexprs = _expect_dict(entry["constexprs"], f"{where}: 'constexprs'", source)
     if sorted(args.keys() | constexprs.keys()) != sorted(params) or args.keys() & constexprs.keys():
@@ -284,6 +290,7 @@ def _parse_specialization(entry: object, params: tuple[str, ...], where: str, so
     _expect_target(entry["target"], f"{where}: 'target'", source)
     for option in ("num_warps", "num_stages"):
         _expect_count(entry[option], f"{where}: '{option}'", source)
+    _expect_num_ctas(entry, where, source)
     return entry
 
 
@@ -295,6 +302,7 @@ def _parse_choice(choice: object, where: str, source: str) -> dict[str, Any]:
         raise TtlinkError(f"{where}: 'config' values must be numbers, strings, booleans or null", file=source)
     for option in ("num_warps", "num_stages"):
         _expect_count(config.get(option), f"{where}: 'config' '{option}'", source)
+    _expect_num_ctas(config, f"{where}: 'config'", source)
     if not all(is_json_scalar(value) for value in _expect_list(choice["key"], f"{where}: 'key'", source)):
         raise TtlinkError(f"{where}: 'key' values must be numbers, strings, booleans or null", file=source)
     targets = _expect_list(choice["targets"], f"{where}: 'targets'", source)
@@ -336,6 +344,16 @@ def _expect_keys(
 def _expect_target(value: object, where: str, source: str) -> None:
     if not isinstance(value, str) or not TARGET.fullmatch(value):
         raise TtlinkError(f'{where} must be a target like "cuda:90", got {json.dumps(value)}', file=source)
+
+
+def _expect_num_ctas(value: dict[str, Any], where: str, source: str) -> None:
+    """`num_ctas`, where present: a cluster size other than 1 (1 is written by leaving it out)."""
+    if "num_ctas" not in value:
+        return
+    num_ctas = value["num_ctas"]
+    problem = num_ctas_problem(num_ctas) or ("is the default: leave it out" if num_ctas == 1 else None)
+    if problem is not None:
+        raise TtlinkError(f"{where}: 'num_ctas' {json.dumps(num_ctas)} {problem}", file=source)
 
 
 def _expect_count(value: object, where: str, source: str) -> None:

@@ -3,7 +3,7 @@
 A record (docs/RECORD.md) holds, for a `@triton.autotune` kernel, the config Triton's
 autotuner chose for each key value. `ttlink link --tuning FILE` turns those choices into a
 table per linked kernel: the key is the values of the key parameters, the algo is the linked
-algo whose constexprs, num_warps and num_stages are the chosen config's. docs/AUTOTUNE.md
+algo whose constexprs, num_warps, num_stages and num_ctas are the chosen config's. docs/AUTOTUNE.md
 ("Choosing the algo per shape") states the rules checked here.
 """
 
@@ -18,7 +18,7 @@ from .errors import TtlinkError
 from .model import INTEGER_TYPES, KernelGroup, Tuning, check_names
 from .record_format import KernelRecord, Recording, kernel_label, load
 
-OPTIONS = ("num_warps", "num_stages")
+OPTIONS = ("num_warps", "num_stages", "num_ctas")
 
 
 def apply_tuning(groups: Sequence[KernelGroup], paths: Sequence[str], prefix: str) -> tuple[KernelGroup, ...]:
@@ -91,6 +91,7 @@ def _algo_of(group: KernelGroup, constexpr_names: list[str], config: dict, where
     unknown = sorted(set(config) - set(constexpr_names) - set(OPTIONS))
     if unknown:
         raise TtlinkError(f"{where}: config sets '{unknown[0]}', which is not a constexpr of the kernel", file=path)
+    wanted = {"num_ctas": 1, **config}  # records leave num_ctas 1 out
     matches = []
     for index, algo in enumerate(group.algos):
         variant = algo.variants[0]
@@ -101,8 +102,8 @@ def _algo_of(group: KernelGroup, constexpr_names: list[str], config: dict, where
                 file=path,
             )
         values = dict(zip(constexpr_names, variant.constexprs, strict=True))
-        values.update(num_warps=variant.num_warps, num_stages=variant.num_stages)
-        if all(_same(values[name], value) for name, value in config.items()):
+        values.update(num_warps=variant.num_warps, num_stages=variant.num_stages, num_ctas=variant.launch.num_ctas)
+        if all(_same(values[name], value) for name, value in wanted.items()):
             matches.append(index)
     text = ", ".join(f"{name}={json.dumps(value)}" for name, value in sorted(config.items()))
     if not matches:

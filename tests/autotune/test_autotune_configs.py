@@ -80,6 +80,13 @@ def test_configs_keep_source_order_with_defaults_filled_in(kernels):
     assert '    {"BLOCK": 256, "UNROLL": 1, "num_stages": 2, "num_warps": 8},\n' in text
 
 
+def test_num_ctas_is_carried_where_it_is_not_1(kernels):
+    # triton_kernel passes it on as `ttlink compile --num-ctas`.
+    status, out = configs(kernels, "clustered")
+    assert status == 0
+    assert document(out)["configs"] == [{**SCALE_CONFIGS[0], "num_ctas": 2}, SCALE_CONFIGS[1]]
+
+
 def test_prune_configs_by_is_honoured_by_compiling_every_config(kernels):
     # Pruning picks among the configs per call at run time: every config must be compiled.
     status, out = configs(kernels, "pruned")
@@ -118,7 +125,7 @@ def test_the_text_depends_on_the_file_relative_to_the_root_only(kernels, tmp_pat
         ("heuristics_outside", "kernel 'heuristics_outside': @triton.heuristics computes constexprs"),
         ("config_pre_hook", "kernel 'config_pre_hook': configs[0] sets pre_hook, which runs Python before each launch"),
         ("config_maxnreg", "kernel 'config_maxnreg': configs[0] sets maxnreg"),
-        ("config_two_ctas", "kernel 'config_two_ctas': configs[0] sets num_ctas, which is not 1"),
+        ("config_three_ctas", "kernel 'config_three_ctas': configs[0]: num_ctas 3 is not a power of two from 1 to 16"),
         ("tuner_pre_hook", "kernel 'tuner_pre_hook': @triton.autotune(pre_hook=...) runs Python around tuning"),
         ("tuner_reset_to_zero", "kernel 'tuner_reset_to_zero': @triton.autotune(reset_to_zero=...)"),
         ("not_a_constexpr", "kernel 'not_a_constexpr': configs[0] sets 'n', which is not a constexpr parameter"),

@@ -199,3 +199,19 @@ def test_a_missing_tuning_file_is_an_error(tmp_path):
         "ttlink.link", *matmul_headers(tmp_path), "--tuning", tmp_path / "nope.json", "-o", tmp_path / "o"
     )
     assert (result.returncode, result.stderr) == (2, f"ttlink: error: {tmp_path / 'nope.json'}: no such tuning file\n")
+
+
+def test_a_choice_names_its_cluster_size(tmp_path, cuda_include_dir):
+    """Two algos differing only in num_ctas: a choice without num_ctas is the one of 1 CTA."""
+    default, clustered = matmul_headers(tmp_path, CONFIGS[:1] * 2)
+    text = clustered.read_text().replace("_00000001_", "_00000009_")
+    text = text.replace(":64x128x32x8_warps4xstages4\n", ":64x128x32x8_warps4xstages4_ctas2\n")  # as compile writes it
+    clustered.write_text(text.replace('"num_stages":4,', '"num_ctas":2,"num_stages":4,'))
+    config = {"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 8}
+    config |= {"num_warps": 4, "num_stages": 4}
+    (tmp_path / "tuning.json").write_text(_record(["M"], [([16], {**config, "num_ctas": 2}), ([4096], config)]))
+    tuning = [tmp_path / "tuning.json"]
+    dispatcher = build_dispatcher([default, clustered], tmp_path / "out", cuda_include_dir, tuning=tuning)
+    for m, symbol in ((16, "matmul_00000009_"), (4096, "matmul_00000000_")):
+        code, calls = dispatcher.call("matmul_autotuned", None, 0x1000, 0x2000, 0x3000, m, 64, 64, 64, 1, 1, 64, 64, 1)
+        assert (code, calls) == (0, [symbol])

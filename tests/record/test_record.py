@@ -13,7 +13,7 @@ from record_testing import FIXTURES, load_fixture, record_cli
 import ttlink.record
 from ttlink.compile import main as compile_main
 from ttlink.errors import TtlinkError
-from ttlink.record_format import KernelRecord, compile_signature, file_text
+from ttlink.record_format import KernelRecord, compile_signature, file_text, load
 
 FakeTensor = load_fixture("cpu_driver").FakeTensor
 
@@ -153,7 +153,6 @@ def test_what_ttlink_compile_cannot_build_is_skipped_with_a_note(kernels, tmp_pa
         local_kernel.warmup(x, BLOCK=16, grid=(1,))
         kernels.bias_kernel.warmup(x, None, 16, BLOCK=16, grid=(1,))
         kernels.bias_kernel.warmup(x, x, 16, BLOCK=16, grid=(1,))
-        kernels.scale_kernel.warmup(x, x, 16, 16, 0.5, BLOCK=128, num_ctas=2, grid=(1,))
     (group,) = json.loads((tmp_path / "r.json").read_text())["kernels"]
     assert group["kernel"] == "bias_kernel" and len(group["specializations"]) == 1
     assert capsys.readouterr().err.splitlines() == [
@@ -161,9 +160,40 @@ def test_what_ttlink_compile_cannot_build_is_skipped_with_a_note(kernels, tmp_pa
         "function, which ttlink compile could not load",
         "ttlink record: note: skipped a specialisation of kernel 'kernels.py:bias_kernel': parameter 'bias_ptr' is "
         "None, which a record cannot hold",
-        "ttlink record: note: skipped a specialisation of kernel 'kernels.py:scale_kernel': num_ctas=2; ttlink "
-        "compile builds one CTA per program",
     ]
+
+
+def test_clusters_are_recorded_where_num_ctas_is_not_1(kernels, tmp_path):
+    x = FakeTensor("float32", 0)
+    with ttlink.record(tmp_path / "r.json", root=FIXTURES):
+        kernels.scale_kernel.warmup(x, x, 16, 16, 0.5, BLOCK=128, num_ctas=2, grid=(1,))
+        kernels.scale_kernel.warmup(x, x, 16, 16, 0.5, BLOCK=128, grid=(1,))
+    (group,) = json.loads((tmp_path / "r.json").read_text())["kernels"]
+    assert sorted(entry.get("num_ctas", 1) for entry in group["specializations"]) == [1, 2]
+    assert load(tmp_path / "r.json")[("kernels.py", "scale_kernel")].params == tuple(group["params"])
+
+
+def test_compile_record_compiles_a_recorded_cluster_with_its_num_ctas(tmp_path, monkeypatch):
+    path = tmp_path / "shapes.json"
+    record = KernelRecord(("x_ptr", "out_ptr", "n", "stride", "scale", "BLOCK"))
+    args = {name: {"hint": None, "type": "i32"} for name in ("n", "stride")}
+    args |= {"x_ptr": {"hint": None, "type": "*fp32"}, "out_ptr": {"hint": None, "type": "*fp32"}}
+    args["scale"] = {"hint": None, "type": "fp32"}
+    for clusters in ({}, {"num_ctas": 2}):
+        record.add_specialization({"args": args, "constexprs": {"BLOCK": 128}, **clusters, "num_stages": 3,
+                                   "num_warps": 4, "target": "cuda:90"})  # fmt: skip
+    path.write_text(file_text({("kernels.py", "scale_kernel"): record}, path, path.parent))
+    monkeypatch.chdir(FIXTURES)
+    compile_main(["kernels.py", "-n", "scale_kernel", "--record", str(path), "--target", "cuda:90", "-g", "1, 1, 1",
+                  "-o", str(tmp_path / "scale")])  # fmt: skip
+    comments = sorted(source.read_text().splitlines()[2] for source in tmp_path.glob("scale.*.c"))
+    assert comments == [
+        " *   BLOCK=128, num_warps=4, num_stages=3 */",
+        " *   BLOCK=128, num_warps=4, num_stages=3, num_ctas=2 */",
+    ]
+    with pytest.raises(TtlinkError, match="num_ctas 2 needs thread block clusters"):
+        compile_main(["kernels.py", "-n", "scale_kernel", "--record", str(path), "--target", "cuda:80", "-g",
+                      "1, 1, 1", "-o", str(tmp_path / "old")])  # fmt: skip
 
 
 def test_a_run_merges_into_the_existing_file(kernels, tmp_path):

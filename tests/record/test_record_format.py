@@ -314,6 +314,12 @@ BAD_FILES = {
     ),
     "num_warps 0": (_edit(lambda d: _spec(d).update(num_warps=0)), "'num_warps' must be a positive integer, got 0"),
     "num_stages -1": (_edit(lambda d: _spec(d).update(num_stages=-1)), "'num_stages' must be a positive integer"),
+    "num_ctas 3": (_edit(lambda d: _spec(d).update(num_ctas=3)), "'num_ctas' 3 is not a power of two from 1 to 16"),
+    "num_ctas 1 written": (_edit(lambda d: _spec(d).update(num_ctas=1)), "'num_ctas' 1 is the default: leave it out"),
+    "a choice of num_ctas true": (
+        _edit(lambda d: _kernel(d)["tuning"]["choices"][0]["config"].update(num_ctas=True)),
+        "tuning choices[0]: 'config': 'num_ctas' true is not an integer",
+    ),
     "a list constexpr": (_edit(lambda d: _spec(d)["constexprs"].update(BLOCK=[1])), "constexpr 'BLOCK' must be a"),
     "a tuning key not a parameter": (
         _edit(lambda d: _kernel(d)["tuning"].update(key=["m"])),
