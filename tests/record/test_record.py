@@ -173,6 +173,23 @@ def test_clusters_are_recorded_where_num_ctas_is_not_1(kernels, tmp_path):
     assert load(tmp_path / "r.json")[("kernels.py", "scale_kernel")].params == tuple(group["params"])
 
 
+def test_tensor_descriptors_are_recorded_and_compiled_with_their_type(kernels, tmp_path, monkeypatch):
+    from triton.tools.tensor_descriptor import TensorDescriptor
+
+    x = FakeTensor("float16", 0)
+    desc = TensorDescriptor(x, shape=[256, 64], strides=[64, 1], block_shape=[64, 32])
+    with ttlink.record(tmp_path / "r.json", root=FIXTURES):
+        kernels.tile_copy_kernel.warmup(desc, desc, 256, BLOCK_M=64, BLOCK_N=32, grid=(1,))
+    (group,) = json.loads((tmp_path / "r.json").read_text())["kernels"]
+    (entry,) = group["specializations"]
+    assert entry["args"]["in_desc"] == {"hint": None, "type": "tensordesc<fp16[64, 32]>"}
+    monkeypatch.chdir(FIXTURES)
+    compile_main(["kernels.py", "-n", "tile_copy_kernel", "--record", str(tmp_path / "r.json"), "--target", "cuda:90",
+                  "-g", "M / BLOCK_M, 1, 1", "-o", str(tmp_path / "tile")])  # fmt: skip
+    (header,) = tmp_path.glob("tile.*.h")
+    assert "(CUstream stream, CUdeviceptr in_desc_base, int64_t in_desc_shape0, " in header.read_text()
+
+
 def test_compile_record_compiles_a_recorded_cluster_with_its_num_ctas(tmp_path, monkeypatch):
     path = tmp_path / "shapes.json"
     record = KernelRecord(("x_ptr", "out_ptr", "n", "stride", "scale", "BLOCK"))
