@@ -177,3 +177,28 @@ def test_tma_examples_compile_and_link_as_the_gpu_step_builds_them(tmp_path):
         "CUdeviceptr q_desc_base, int64_t q_desc_shape0, int64_t q_desc_shape1, int64_t q_desc_shape2" in declarations
     )
     assert "int32_t o_desc_padding, float sm_scale, int32_t N_CTX, int32_t batch_heads, int algo_id)" in declarations
+
+
+def test_tma_report_compares_each_build_with_the_jit_and_names_failed_steps():
+    import tma_report
+
+    def row(contender, config, tflops):
+        return {"case": "square 4096", "contender": contender, "config": config, "tflops": tflops}
+
+    matmul = [row("cuBLAS", "", 700.0), row("Triton JIT", "A", 700.0), row("rules_triton", "A", 686.0)]
+    matmul += [row("rules_triton (Triton 3.9.0)", "A", 707.0), {"case": "square 4096", "kernels": ["nvjet"]}]
+    results = {
+        "started": "-",
+        "steps": {
+            "bench": {"ok": True, "result": {"matmul": matmul, "attention": []}},
+            "c_test": {"ok": False, "seconds": 1.0, "error": "Traceback ...\nRuntimeError: no GPU\n"},
+        },
+    }
+    text = tma_report.markdown(results)
+    assert (
+        "| case | config | cuBLAS | Triton JIT | rules_triton | rules_triton (Triton 3.9.0) | rules_triton / JIT "
+        "| rules_triton (Triton 3.9.0) / JIT | Triton JIT / cuBLAS | rules_triton / cuBLAS "
+        "| rules_triton (Triton 3.9.0) / cuBLAS |"
+    ) in text
+    assert "| square 4096 | A | 700.0 | 700.0 | 686.0 | 707.0 | 0.980 | 1.010 | 1.000 | 0.980 | 1.010 |" in text
+    assert "**c_test failed** (1.0 s):" in text and "RuntimeError: no GPU" in text

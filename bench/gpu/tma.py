@@ -3,7 +3,7 @@
 and rules_triton's build of the same sources with the same Triton against cuBLAS and torch's
 scaled_dot_product_attention.
 
-    python3 bench/gpu/tma.py --out DIR [--only STEP,...]
+    python3 bench/gpu/tma.py --out DIR [--only STEP,...] [--sources DIR ...]
 
 Steps (STEPS):
   check_jit  every config of both kernels through the JIT against torch (odd sizes, a padded
@@ -11,11 +11,14 @@ Steps (STEPS):
   tune       candidate configs through the JIT (TUNE_*): matmul against cuBLAS at 4096 and
              8192, attention against SDPA
   build      `ttlink compile` + `ttlink link` of every config x hint set (bench/gpu/tma_build.py,
-             this machine's Triton, this GPU's target), the libraries and examples/tma_gpu_test.c
-  check_aot  every algo of both libraries through ctypes, the check_jit cases
-  c_test     examples/tma_gpu_test.c: C callers, odd sizes, and inputs TMA cannot take refused
-  bench      matmul at 4096, 8192 and 4001 (padded rows): cuBLAS, JIT and ours per config;
-             attention, causal and not, head dim 64 and 128: SDPA, JIT and ours
+             this machine's Triton, this GPU's target), the libraries and examples/tma_gpu_test.c;
+             the same from each --sources folder (generated on the build machine, e.g. with the
+             shipping Triton 3.9: a second AOT build beside the JIT's compiler)
+  check_aot  every algo of each AOT build through ctypes, the check_jit cases
+  c_test     examples/tma_gpu_test.c of each AOT build: C callers, odd sizes, and inputs TMA
+             cannot take refused
+  bench      matmul at 4096, 8192 and 4001 (padded rows): cuBLAS, the JIT and each AOT build
+             per config; attention, causal and not, head dim 64 and 128: SDPA, the JIT, ours
 Writes DIR/tma.json and DIR/tma.md. A failing step is recorded and the others still run.
 """
 
@@ -39,11 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tma_build  # noqa: E402
 import tma_cases as cases  # noqa: E402
 import tma_kernels  # noqa: E402
+import tma_report  # noqa: E402
 import torch  # noqa: E402
 import triton  # noqa: E402
 from tma_kernels import AttentionConfig, MatmulConfig  # noqa: E402
+from tma_report import JIT  # noqa: E402
 
 STEPS = ("environment", "check_jit", "tune", "build", "check_aot", "c_test", "bench")
+OURS = "rules_triton"
 ROUNDS = 5
 ROUNDS_BENCH = 7
 BENCH_SIZES = (4096, 8192)
@@ -126,8 +132,8 @@ class Run:
         self.matmul = cases.load_kernel(cases.MATMUL_SOURCE, "matmul_tma_kernel")
         self.attention = cases.load_kernel(cases.ATTENTION_SOURCE, "attention_fwd_kernel")
         self.build_dir = Path(tempfile.mkdtemp(prefix="tma-"))
-        self.libraries: dict[str, cases.Dispatcher] = {}
-        self.c_test: Path | None = None
+        # label -> the dispatchers ("tma_matmul", "attention") and the C test of one AOT build
+        self.builds: dict[str, dict] = {}
 
     def step_environment(self) -> dict:
         smi = subprocess.run(
@@ -143,14 +149,14 @@ class Run:
         }
 
     def _matmul_launch(self, build: str, config: MatmulConfig, a, b, c):
-        if build == "rules_triton":
-            return cases.matmul_aot(self.libraries["tma_matmul"], config, a, b, c)
-        return cases.matmul_jit(self.matmul, config, a, b, c)
+        if build == JIT:
+            return cases.matmul_jit(self.matmul, config, a, b, c)
+        return cases.matmul_aot(self.builds[build]["tma_matmul"], config, a, b, c)
 
     def _attention_launch(self, build: str, config: AttentionConfig, causal: bool, q, k, v, o, scale: float):
-        if build == "rules_triton":
-            return cases.attention_aot(self.libraries["attention"], config, causal, q, k, v, o, scale)
-        return cases.attention_jit(self.attention, config, causal, q, k, v, o, scale)
+        if build == JIT:
+            return cases.attention_jit(self.attention, config, causal, q, k, v, o, scale)
+        return cases.attention_aot(self.builds[build]["attention"], config, causal, q, k, v, o, scale)
 
     def _check(self, build: str) -> list[dict]:
         """Every config of both kernels, built by BUILD, on every check case."""
@@ -177,43 +183,53 @@ class Run:
         return rows
 
     def step_check_jit(self) -> list[dict]:
-        return self._check("Triton JIT")
+        return self._check(JIT)
 
     def step_tune(self) -> dict:
         sizes = [cases.MatmulCase(f"square {n}", n, n, n) for n in BENCH_SIZES]
         return {
-            "matmul": self._race_matmul(sizes, TUNE_MATMUL, ("Triton JIT",), ROUNDS),
-            "attention": self._race_attention(TUNE_ATTENTION, ("Triton JIT",), ROUNDS),
+            "matmul": self._race_matmul(sizes, TUNE_MATMUL, (JIT,), ROUNDS),
+            "attention": self._race_attention(TUNE_ATTENTION, (JIT,), ROUNDS),
         }
 
     def step_build(self) -> dict:
+        """Generates the sources with this machine's Triton for this GPU, then builds them and
+        each --sources folder."""
         major, minor = torch.cuda.get_device_capability()
         started = time.monotonic()
-        paths = tma_build.build_all(self.build_dir, f"cuda:{major}{minor}")
-        self.libraries = {
-            "tma_matmul": cases.matmul_dispatcher(paths["tma_matmul"]),
-            "attention": cases.attention_dispatcher(paths["attention"]),
-        }
-        built = time.monotonic()
-        self.c_test = tma_build.build_c_test(self.build_dir)
-        return {
-            "target": f"cuda:{major}{minor}",
-            "variants": len(tma_kernels.variants()),
-            "algos": {name: d.algos for name, d in self.libraries.items()},
-            "seconds_libraries": round(built - started, 1),
-        }
+        here = self.build_dir / "sources"
+        tma_build.generate(here, f"cuda:{major}{minor}")
+        generated = time.monotonic()
+        result = {"seconds_generate": round(generated - started, 1), "builds": {}}
+        for number, sources in enumerate([here, *map(Path, self.args.sources)]):
+            manifest = json.loads((sources / "manifest.json").read_text())
+            label = OURS if number == 0 else f"{OURS} (Triton {manifest['triton']})"
+            build_dir = self.build_dir / f"build{number}"
+            build_dir.mkdir()
+            libraries = tma_build.build_libraries(sources, build_dir)
+            self.builds[label] = {
+                "tma_matmul": cases.matmul_dispatcher(libraries["tma_matmul"]),
+                "attention": cases.attention_dispatcher(libraries["attention"]),
+                "c_test": tma_build.build_c_test(sources, build_dir),
+            }
+            algos = {name: self.builds[label][name].algos for name in ("tma_matmul", "attention")}
+            result["builds"][label] = {**manifest, "algos": algos}
+        return result
 
-    def step_check_aot(self) -> list[dict]:
-        return self._check("rules_triton")
+    def step_check_aot(self) -> dict[str, list[dict]]:
+        return {label: self._check(label) for label in self.builds}
 
-    def step_c_test(self) -> dict:
-        done = subprocess.run([str(self.c_test)], capture_output=True, text=True, timeout=300)
-        print(done.stdout[-4000:], done.stderr[-2000:])
-        return {"exit_code": done.returncode, "stdout": done.stdout, "stderr": done.stderr[-2000:]}
+    def step_c_test(self) -> dict[str, dict]:
+        runs = {}
+        for label, build in self.builds.items():
+            done = subprocess.run([str(build["c_test"])], capture_output=True, text=True, timeout=300)
+            print(label, done.stdout[-4000:], done.stderr[-2000:])
+            runs[label] = {"exit_code": done.returncode, "stdout": done.stdout, "stderr": done.stderr[-2000:]}
+        return runs
 
     def step_bench(self) -> dict:
         sizes = [cases.MatmulCase(f"square {n}", n, n, n) for n in BENCH_SIZES] + [ODD]
-        builds = ("Triton JIT", "rules_triton")
+        builds = (JIT, *self.builds)
         return {
             "matmul": self._race_matmul(sizes, tma_kernels.MATMUL_CONFIGS, builds, ROUNDS_BENCH),
             "attention": self._race_attention(tma_kernels.ATTENTION_CONFIGS, builds, ROUNDS_BENCH),
@@ -269,70 +285,18 @@ class Run:
         out = Path(self.args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "tma.json").write_text(json.dumps(self.results, indent=1, default=str))
-        text = markdown(self.results)
+        text = tma_report.markdown(self.results)
         (out / "tma.md").write_text(text)
         print(text)
-
-
-def _ratio(x: float | None, y: float | None) -> str:
-    return f"{x / y:.3f}" if x and y else "-"
-
-
-def _speed_table(rows: list[dict], baseline: str) -> list[str]:
-    """Per case and config: the baseline library, the JIT, ours, and their ratios (TFLOP/s)."""
-    lines = [
-        f"| case | config | {baseline} | Triton JIT | rules_triton | ours / JIT | ours / {baseline} "
-        f"| JIT / {baseline} |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    speeds = {(r["case"], r["contender"], r["config"]): r["tflops"] for r in rows if "tflops" in r}
-    for case in dict.fromkeys(r["case"] for r in rows):
-        base = speeds.get((case, baseline, ""))
-        for config in dict.fromkeys(c for (k, _, c) in speeds if k == case and c):
-            jit, ours = speeds.get((case, "Triton JIT", config)), speeds.get((case, "rules_triton", config))
-            shown = [f"{x:.1f}" if x else "-" for x in (base, jit, ours)]
-            ratios = [_ratio(ours, jit), _ratio(ours, base), _ratio(jit, base)]
-            lines.append(f"| {case} | {config} | {' | '.join(shown)} | {' | '.join(ratios)} |")
-    return lines
-
-
-def _check_counts(rows: list[dict]) -> str:
-    passed = sum(r["correct"] for r in rows)
-    worst = max((r["rel_error"] for r in rows), default=0.0)
-    chunk = sum(r.get("tail_chunk_written", False) for r in rows)
-    return f"{passed} of {len(rows)} pass (largest relative error {worst:.1e}; tail chunk written in {chunk})"
-
-
-def markdown(results: dict) -> str:
-    steps = results["steps"]
-    lines = [f"# TMA examples, {results['started']}", ""]
-    if steps.get("environment", {}).get("ok"):
-        env = steps["environment"]["result"]
-        lines += [f"{'; '.join(env['gpus'])}, {env['sms']} SMs; torch {env['torch']}, Triton {env['triton']}", ""]
-    for step, result in steps.items():
-        if not result["ok"]:
-            lines += [f"**{step} failed** ({result['seconds']} s):", "", "```", result["error"], "```", ""]
-    for name in ("check_jit", "check_aot"):
-        if steps.get(name, {}).get("ok"):
-            lines += [f"{name}: {_check_counts(steps[name]['result'])}", ""]
-    if steps.get("c_test", {}).get("ok"):
-        c_test = steps["c_test"]["result"]
-        last = c_test["stdout"].strip().splitlines()[-1:] or ["(no output)"]
-        lines += [f"c_test: exit status {c_test['exit_code']}, {last[0]}", ""]
-    for step in ("bench", "tune"):
-        if steps.get(step, {}).get("ok"):
-            speeds = steps[step]["result"]
-            lines += [f"## {step}: matmul, TFLOP/s", "", *_speed_table(speeds["matmul"], "cuBLAS"), ""]
-            lines += [f"## {step}: attention, TFLOP/s", "", *_speed_table(speeds["attention"], "SDPA"), ""]
-            kernels = [r for r in speeds["matmul"] + speeds["attention"] if "kernels" in r]
-            lines += [f"- {r['case']}: {', '.join(r['kernels'])}" for r in kernels] + [""]
-    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.environ.get("OUT", "bench-gpu-out"))
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(STEPS)}")
+    parser.add_argument(
+        "--sources", action="append", default=[], help="tma_build.py output built elsewhere (e.g. Triton 3.9)"
+    )
     Run(parser.parse_args()).run()
 
 

@@ -1,16 +1,20 @@
-"""Builds the tensor-descriptor examples ahead of time with `ttlink compile` / `ttlink link`
-(the running Python's Triton; compiling needs no GPU): every config x hint set of
-examples/tma_matmul.py and examples/attention.py for one target, the dispatchers
+"""Builds the tensor-descriptor examples ahead of time: `generate` runs `ttlink compile` /
+`ttlink link` with the running Python's Triton (compiling needs no GPU) for every config x
+hint set of examples/tma_matmul.py and examples/attention.py, writing the dispatchers
 `tma_matmul` and `attention` as DIR/examples/{name}.{c,h} (the names examples/tma_gpu_test.c
-includes, as Bazel lays them out), one shared library per kernel with the ttlink runtime, and
-examples/tma_gpu_test.c with plain cc.
+includes, as Bazel lays them out) and DIR/manifest.json; `build_libraries` and `build_c_test`
+turn such a folder into one shared library per dispatcher (with the ttlink runtime) and
+examples/tma_gpu_test.c, with plain cc.
 
-    python3 bench/gpu/tma_build.py --out DIR [--target cuda:90]
+On the build machine, for `bench/gpu/tma.py --sources DIR` on the GPU machine:
+
+    /tmp/tt39/bin/python bench/gpu/tma_build.py --out .device/tma39 [--target cuda:90]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -32,32 +36,42 @@ def compile_variant(variant: Variant, target: str, out_dir: Path) -> Path:
     return out_dir / f"{variant.stem}.h"
 
 
-def build_all(out_dir: Path, target: str) -> dict[str, Path]:
-    """Compiles and links every variant; returns the shared library of each dispatcher."""
+def generate(out_dir: Path, target: str) -> None:
+    """Every variant's C and the two dispatchers in OUT_DIR/examples; the Triton version in
+    OUT_DIR/manifest.json."""
+    import triton
+
     generated = out_dir / "examples"
     generated.mkdir(parents=True, exist_ok=True)
     every = variants()
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         headers = list(pool.map(lambda v: compile_variant(v, target, generated), every))
-    libraries = {}
     for out_name in dict.fromkeys(v.out_name for v in every):
         mine = [h for v, h in zip(every, headers, strict=True) if v.out_name == out_name]
-        linked = generated / out_name
-        link = [sys.executable, "-m", "ttlink", "link", "-o", str(linked), *map(str, mine)]
+        link = [sys.executable, "-m", "ttlink", "link", "-o", str(generated / out_name), *map(str, mine)]
         subprocess.run(link, check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
-        sources = [h.with_suffix(".c") for h in mine] + [linked.with_suffix(".c")]
-        libraries[out_name] = build.build_with_runtime(sources, out_dir / f"lib{out_name}.so")
+    manifest = {"triton": triton.__version__, "target": target, "variants": len(every)}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def build_libraries(sources_dir: Path, build_dir: Path) -> dict[str, Path]:
+    """The shared library of each dispatcher in SOURCES_DIR/examples, with its variants."""
+    generated = sources_dir / "examples"
+    libraries = {}
+    for out_name in ("tma_matmul", "attention"):
+        sources = sorted(generated.glob(f"{out_name}_*.c")) + [generated / f"{out_name}.c"]
+        libraries[out_name] = build.build_with_runtime(sources, build_dir / f"lib{out_name}.so")
     return libraries
 
 
-def build_c_test(out_dir: Path) -> Path:
-    """examples/tma_gpu_test.c against the generated dispatchers, with plain cc."""
-    generated = sorted((out_dir / "examples").glob("*.c"))
+def build_c_test(sources_dir: Path, build_dir: Path) -> Path:
+    """examples/tma_gpu_test.c against the dispatchers in SOURCES_DIR, with plain cc."""
+    generated = sorted((sources_dir / "examples").glob("*.c"))
     sources = [REPO / "examples" / "tma_gpu_test.c", REPO / "examples" / "cuda_driver.c", *generated]
     sources += sorted(build.RUNTIME_DIR.glob("*.c"))
-    exe = out_dir / "tma_gpu_test"
-    includes = (f"-I{REPO}", f"-I{out_dir}", f"-I{out_dir / 'examples'}", f"-I{build.RUNTIME_DIR}", "-Wall", "-Werror")
-    build.cc(sources, exe, shared=False, extra=includes)
+    exe = build_dir / "tma_gpu_test"
+    includes = [f"-I{REPO}", f"-I{sources_dir}", f"-I{sources_dir / 'examples'}", f"-I{build.RUNTIME_DIR}"]
+    build.cc(sources, exe, shared=False, extra=(*includes, "-Wall", "-Wextra", "-Werror"))
     return exe
 
 
@@ -66,8 +80,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--target", default="cuda:90")
     args = parser.parse_args()
-    print(build_all(args.out, args.target))
-    print(build_c_test(args.out))
+    generate(args.out, args.target)
 
 
 if __name__ == "__main__":
