@@ -250,8 +250,9 @@ def triton_kernel(
         (`load(":NAME.bzl", NAME = "RECORD")`). Each must record this kernel (its `src` path
         from the repository root, and `kernel`); every specialisation it recorded is
         compiled too, with the recorded hints, for the config of its recorded constexprs
-        (and tensor descriptor block shapes), num_warps and num_stages (recorded ones that match no config of `configs` are left
-        out), for every target of `targets` (recorded targets are not used). docs/RECORD.md.
+        (and tensor descriptor block shapes), num_warps, num_stages and num_ctas (recorded
+        ones that match no config of `configs` are left out), for every target of
+        `targets` (recorded targets are not used). docs/RECORD.md.
       targets: `cuda:ARCH` list; default: `@rules_cuda//cuda:archs` when set, else
         `["cuda:80", "cuda:90"]`.
       deps: Python files the kernel source imports (found from their repository root).

@@ -76,8 +76,8 @@ def _tensordesc_values(label, where, param, recorded, values):
 def _variant(label, where, params, entry):
     """One recorded specialisation as struct(values, launch, hints).
 
-    The JIT's specialisations that a record holds launch one CTA per program, without launch
-    flags (`ttlink record` leaves out the others).
+    A record gives `num_ctas` where it is not 1; the JIT's specialisations it holds launch
+    without launch flags.
     """
     values = {}
     hints = {}
@@ -114,7 +114,7 @@ def _variant(label, where, params, entry):
     launch = {
         "num_warps": entry["num_warps"],
         "num_stages": entry["num_stages"],
-        "num_ctas": 1,
+        "num_ctas": entry.get("num_ctas", 1),
         "launch_pdl": False,
         "launch_cooperative_grid": False,
     }

@@ -375,10 +375,12 @@ def expand_configs(label, params, grid, configs, launch_defaults):
         attr_fail(label, "configs", "must list at least one config (use [{}] for a kernel with no tunables)")
 
     # Keys the signature uses pick the binary; keys only the grid uses change only the launch.
+    # The constexprs' keys first, in parameter order, then those only block shapes use.
     compiled = []
-    for param in params:
-        if param.kind != "arg":
-            _append_new(compiled, placeholders(label, "signature", param.template))
+    for kind in ["constexpr", "tensordesc"]:
+        for param in params:
+            if param.kind == kind:
+                _append_new(compiled, placeholders(label, "signature", param.template))
     used = list(compiled)
     for entry in grid:
         _append_new(used, placeholders(label, "grid", entry))

@@ -91,15 +91,25 @@ repeated_hints_test = analysistest.make(_repeated_hints_test_impl)
 def _recorded_tensordesc_test_impl(ctx):
     env = analysistest.begin(ctx)
 
-    # The recorded descriptor types give the block shapes of the two recorded configs.
+    # The recorded descriptor types give the block shapes of the three recorded configs; the
+    # third is the second on clusters of 2 CTAs.
     compiles = actions_of(env, "TritonCompile")
     asserts.equals(
         env,
-        sorted(["64x32_w4s3/generic.cuda_90", "64x32_w4s3/2d3d.cuda_90", "128x64_w8s3/generic.cuda_90", "128x64_w8s3/3d.cuda_90"]),
+        sorted([
+            "64x32_w4s3/generic.cuda_90",
+            "64x32_w4s3/2d3d.cuda_90",
+            "128x64_w8s3/generic.cuda_90",
+            "128x64_w8s3/3d.cuda_90",
+            "128x64_w8s3c2/generic.cuda_90",
+            "128x64_w8s3c2/3d.cuda_90",
+        ]),
         _compiled_variants(env),
     )
     wide = action_writing(env, compiles, "/128x64_w8s3/3d.cuda_90.json")
     asserts.equals(env, "tensordesc<fp16[128, 64]>, tensordesc<fp16[128, 64]>, i32, i32:16, 128, 64", wide.argv[wide.argv.index("-s") + 1])
+    cluster = action_writing(env, compiles, "/128x64_w8s3c2/3d.cuda_90.json")
+    asserts.equals(env, ["--num-ctas", "2", "--target"], cluster.argv[cluster.argv.index("-ns") + 2:cluster.argv.index("--target") + 1])
     return analysistest.end(env)
 
 recorded_tensordesc_test = analysistest.make(_recorded_tensordesc_test_impl)

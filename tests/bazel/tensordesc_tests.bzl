@@ -7,11 +7,11 @@ load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
 load(":common.bzl", "KERNELS", "action_writing", "actions_of", "assert_hermetic")
 load(":validation_tests.bzl", "failure_test")
 
-# tile_copy_kernel of testdata/kernels.py; the block shape comes from each config, one block
-# dimension of `out_desc` is a literal (spelled without the space Triton puts after a comma).
+# tile_copy_kernel of testdata/kernels.py (also built by //tests/bazel:tile_copy_tma): the
+# block shape comes from each config.
 TILE_COPY_SIGNATURE = {
     "in_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
-    "out_desc": "tensordesc<fp16[{BLOCK_M},32]>",
+    "out_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
     "M": "i32",
     "N": "i32",
     "BLOCK_M": "{BLOCK_M}",
@@ -35,7 +35,7 @@ def _tensordesc_compile_test_impl(ctx):
 
     # 3 configs x ("auto": M and N :16, generic) x 1 target; the descriptors take no hint.
     asserts.equals(env, 6, len(compiles))
-    action = action_writing(env, compiles, "tests/bazel/_triton/tile_copy/64x32_w4s3/2d3d.cuda_90.json")
+    action = action_writing(env, compiles, "tests/bazel/_triton/tile_copy_literal/64x32_w4s3/2d3d.cuda_90.json")
     asserts.equals(env, [
         "compile",
         KERNELS,
@@ -56,10 +56,10 @@ def _tensordesc_compile_test_impl(ctx):
     ], action.argv[1:])
 
     # Two configs that differ only in their launch options are two binaries with two tags.
-    cluster = action_writing(env, compiles, "tests/bazel/_triton/tile_copy/128x32_w8s3c2_pdl/generic.cuda_90.json")
+    cluster = action_writing(env, compiles, "tests/bazel/_triton/tile_copy_literal/128x32_w8s3c2_pdl/generic.cuda_90.json")
     asserts.equals(env, "tensordesc<fp16[128, 32]>, tensordesc<fp16[128, 32]>, i32, i32, 128, 32", cluster.argv[cluster.argv.index("-s") + 1])
     asserts.equals(env, ["-w", "8", "-ns", "3", "--num-ctas", "2", "--launch-pdl"], _tail(cluster))
-    cooperative = action_writing(env, compiles, "tests/bazel/_triton/tile_copy/128x32_w8s3_coop/generic.cuda_90.json")
+    cooperative = action_writing(env, compiles, "tests/bazel/_triton/tile_copy_literal/128x32_w8s3_coop/generic.cuda_90.json")
     asserts.equals(env, ["-w", "8", "-ns", "3", "--launch-cooperative-grid"], _tail(cooperative))
     assert_hermetic(env, compiles)
 
@@ -93,6 +93,24 @@ def _launch_defaults_test_impl(ctx):
     return analysistest.end(env)
 
 launch_defaults_test = analysistest.make(_launch_defaults_test_impl)
+
+def _example_tma_matmul_test_impl(ctx):
+    env = analysistest.begin(ctx)
+
+    # Config tags list the constexprs' keys in parameter order (not the order the block
+    # shapes name them); the hinted variant hints M, N and K, never num_sms.
+    compiles = actions_of(env, "TritonCompile")
+    asserts.equals(env, 12, len(compiles), "3 configs x 2 variants x cuda:90 and cuda:100")
+    action = action_writing(env, compiles, "examples/_triton/tma_matmul_kernel/128x256x64_w8s3/3d4d5d.cuda_100.json")
+    asserts.equals(
+        env,
+        "tensordesc<fp16[128, 64]>, tensordesc<fp16[64, 256]>, tensordesc<fp16[128, 256]>, i32:16, i32:16, i32:16, i32, 128, 256, 64, 8",
+        action.argv[action.argv.index("-s") + 1],
+    )
+    asserts.equals(env, ["-w", "8", "-ns", "3"], _tail(action))
+    return analysistest.end(env)
+
+example_tma_matmul_test = analysistest.make(_example_tma_matmul_test_impl)
 
 # name -> (attributes overriding a valid tile_copy triton_kernel, attribute, expected message text)
 _BAD_KERNELS = {
@@ -175,8 +193,11 @@ def tensordesc_test_suite(name):
     Args:
       name: the test_suite of all tensor descriptor and launch option tests.
     """
+
+    # One block dimension of `out_desc` is a literal, spelled without the space Triton puts
+    # after a comma (every config has BLOCK_N 32).
     triton_kernel(
-        name = "tile_copy",
+        name = "tile_copy_literal",
         src = "testdata/kernels.py",
         configs = [
             {"BLOCK_M": 64, "BLOCK_N": 32},
@@ -185,7 +206,7 @@ def tensordesc_test_suite(name):
         ],
         grid = TILE_COPY_GRID,
         kernel = "tile_copy_kernel",
-        signature = TILE_COPY_SIGNATURE,
+        signature = dict(TILE_COPY_SIGNATURE, out_desc = "tensordesc<fp16[{BLOCK_M},32]>"),
         tags = ["manual"],
         targets = ["cuda:90"],
     )
@@ -204,9 +225,10 @@ def tensordesc_test_suite(name):
         tags = ["manual"],
         targets = ["cuda:90"],
     )
-    tensordesc_compile_test(name = "tensordesc_compile_test", target_under_test = ":tile_copy")
+    tensordesc_compile_test(name = "tensordesc_compile_test", target_under_test = ":tile_copy_literal")
     launch_defaults_test(name = "launch_defaults_test", target_under_test = ":tile_copy_launch_defaults")
-    tests = [":tensordesc_compile_test", ":launch_defaults_test"]
+    example_tma_matmul_test(name = "example_tma_matmul_test", target_under_test = "//examples:tma_matmul_kernel")
+    tests = [":tensordesc_compile_test", ":launch_defaults_test", ":example_tma_matmul_test"]
     for target, (overrides, attribute, text) in _BAD_KERNELS.items():
         attrs = dict(
             src = "testdata/kernels.py",

@@ -34,6 +34,19 @@ RECORD = dict(
           "num_stages": 3,
           "num_warps": 8,
           "target": "cuda:90"
+        },
+        {
+          "args": {
+            "M": {"hint": null, "type": "i32"},
+            "N": {"hint": 16, "type": "i32"},
+            "in_desc": {"hint": null, "type": "tensordesc<fp16[128, 64]>"},
+            "out_desc": {"hint": null, "type": "tensordesc<fp16[128, 64]>"}
+          },
+          "constexprs": {"BLOCK_M": 128, "BLOCK_N": 64},
+          "num_ctas": 2,
+          "num_stages": 3,
+          "num_warps": 8,
+          "target": "cuda:90"
         }
       ]
     }
