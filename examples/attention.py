@@ -14,7 +14,7 @@ Q, K, V and O are [Z * H, N_CTX, HEAD_DIM] views of the usual [Z, H, N_CTX, HEAD
 any N_CTX correct: a block that runs past a head's last row reads zeros and writes nothing,
 instead of reaching into the next head.
 
-How to build it (what examples/BUILD.bazel and bench/gpu/tma.py compile):
+How to build it (what examples/BUILD.bazel and bench/gpu/tma_kernels.py compile):
 
   kernel:    attention_fwd_kernel
   arguments: q_desc    tensordesc<fp16[1, {BLOCK_M}, {HEAD_DIM}]>

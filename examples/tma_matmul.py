@@ -6,9 +6,12 @@ Launch exactly `num_sms` programs (one per multiprocessor): each walks the outpu
 `pid, pid + num_sms, ...`, so the whole product runs in one wave and a program's next tile
 starts loading while the current one finishes. Tiles are visited GROUP_M block rows at a time
 so that programs running together share blocks of A and B in L2. Partial tiles at the edges
-need no masks: the descriptors zero-fill out-of-bounds reads and drop out-of-bounds writes.
+need no masks: the descriptors zero-fill out-of-bounds reads and drop out-of-bounds writes,
+with one hardware exception: a TMA store writes whole 16-byte chunks, so where a row of C is
+not a multiple of 8 halves long, the rest of its last chunk is written too (the row stride,
+a multiple of 16 bytes, leaves room for it; docs/PERFORMANCE.md).
 
-How to build it (what examples/BUILD.bazel and bench/gpu/tma.py compile):
+How to build it (what examples/BUILD.bazel and bench/gpu/tma_kernels.py compile):
 
   kernel:    matmul_tma_kernel
   arguments: a_desc    tensordesc<fp16[{BLOCK_M}, {BLOCK_K}]>  A, M x K, last stride 1
