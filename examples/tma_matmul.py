@@ -8,8 +8,9 @@ starts loading while the current one finishes. Tiles are visited GROUP_M block r
 so that programs running together share blocks of A and B in L2. Partial tiles at the edges
 need no masks: the descriptors zero-fill out-of-bounds reads and drop out-of-bounds writes,
 with one hardware exception: a TMA store writes whole 16-byte chunks, so where a row of C is
-not a multiple of 8 halves long, the rest of its last chunk is written too (the row stride,
-a multiple of 16 bytes, leaves room for it; docs/PERFORMANCE.md).
+not a multiple of 8 halves long, the rest of its last chunk is written too: inside the row
+stride (a multiple of 16 bytes), but after the last row past C's end unless its allocation
+has room (docs/PERFORMANCE.md).
 
 How to build it (what examples/BUILD.bazel and bench/gpu/tma_kernels.py compile):
 
