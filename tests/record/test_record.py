@@ -317,6 +317,10 @@ def test_compile_record_compiles_every_recorded_specialisation_once(tmp_path, mo
             "--record compiles what FILE recorded: leave out -s, -w, -ns",
         ),
         (["-n", "scale_kernel", "--binary-out", "x.json"], "--record writes C: leave out --binary-out"),
+        (
+            ["-n", "scale_kernel", "--launch-pdl"],
+            "--record compiles what FILE recorded: leave out --num-ctas and --launch-*",
+        ),
     ],
 )
 def test_compile_record_errors_are_one_line(args, message, tmp_path, monkeypatch):
