@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import build
+import prepare
 from tma_kernels import Variant, variants
 
 REPO = build.REPO
@@ -32,7 +33,7 @@ def compile_variant(variant: Variant, target: str, out_dir: Path) -> Path:
     command += ["-s", variant.signature, "-g", variant.grid, "-w", str(variant.num_warps)]
     command += ["-ns", str(variant.num_stages), "--target", target, "-on", variant.out_name]
     command += ["-o", str(out_dir / variant.stem)]
-    subprocess.run(command, check=True, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    subprocess.run(command, check=True, cwd=REPO, env=prepare.ttlink_env())
     return out_dir / f"{variant.stem}.h"
 
 
@@ -49,7 +50,7 @@ def generate(out_dir: Path, target: str) -> None:
     for out_name in dict.fromkeys(v.out_name for v in every):
         mine = [h for v, h in zip(every, headers, strict=True) if v.out_name == out_name]
         link = [sys.executable, "-m", "ttlink", "link", "-o", str(generated / out_name), *map(str, mine)]
-        subprocess.run(link, check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        subprocess.run(link, check=True, env=prepare.ttlink_env())
     manifest = {"triton": triton.__version__, "target": target, "variants": len(every)}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
