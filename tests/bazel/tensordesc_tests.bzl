@@ -101,10 +101,10 @@ def _example_tma_matmul_test_impl(ctx):
     # shapes name them); the hinted variant hints M, N and K, never num_sms.
     compiles = actions_of(env, "TritonCompile")
     asserts.equals(env, 12, len(compiles), "3 configs x 2 variants x cuda:90 and cuda:100")
-    action = action_writing(env, compiles, "examples/_triton/tma_matmul_kernel/128x256x64_w8s3/3d4d5d.cuda_100.json")
+    action = action_writing(env, compiles, "examples/_triton/tma_matmul_kernel/128x256x64x16_w8s3/3d4d5d.cuda_100.json")
     asserts.equals(
         env,
-        "tensordesc<fp16[128, 64]>, tensordesc<fp16[64, 256]>, tensordesc<fp16[128, 256]>, i32:16, i32:16, i32:16, i32, 128, 256, 64, 8",
+        "tensordesc<fp16[128, 64]>, tensordesc<fp16[64, 256]>, tensordesc<fp16[128, 256]>, i32:16, i32:16, i32:16, i32, 128, 256, 64, 16",
         action.argv[action.argv.index("-s") + 1],
     )
     asserts.equals(env, ["-w", "8", "-ns", "3"], _tail(action))
