@@ -111,7 +111,7 @@ class TensorMap:
             ),
         )
         for key, good, expected in checks:
-            if not good or (key != "fp4_padded" and isinstance(raw[key], bool)):
+            if not good or (key in ("elem_type", "swizzle", "elem_size") and type(raw[key]) is not int):
                 raise TtlinkError(f"tensor map of '{param.name}': {key} {raw[key]!r} is not {expected}")
         return TensorMap(
             raw["elem_type"], raw["swizzle"], raw["elem_size"], tuple(raw["block_size"]), raw["fp4_padded"]

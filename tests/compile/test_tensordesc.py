@@ -228,6 +228,8 @@ MAP = {"block_size": [64, 32], "elem_size": 2, "elem_type": 6, "fp4_padded": Fal
         ({"tensor_maps": [MAP, {**MAP, "swizzle": 7}]}, "swizzle 7 is not a CUtensorMapSwizzle"),
         ({"tensor_maps": [MAP, {**MAP, "elem_size": 3}]}, "elem_size 3 is not 1, 2, 4 or 8 bytes"),
         ({"tensor_maps": [MAP, {**MAP, "elem_size": True}]}, "elem_size True is not 1, 2, 4 or 8 bytes"),
+        ({"tensor_maps": [MAP, {**MAP, "elem_size": 2.0}]}, "elem_size 2.0 is not 1, 2, 4 or 8 bytes"),
+        ({"tensor_maps": [MAP, {**MAP, "swizzle": 2.0}]}, "swizzle 2.0 is not a CUtensorMapSwizzle"),
         ({"tensor_maps": [MAP, {**MAP, "block_size": [64]}]}, "block_size [64] is not 2 dimensions of 1 to 256"),
         ({"tensor_maps": [MAP, {**MAP, "block_size": [64, 512]}]}, "is not 2 dimensions of 1 to 256"),
         ({"tensor_maps": [MAP, {**MAP, "fp4_padded": 0}]}, "fp4_padded 0 is not a boolean"),
