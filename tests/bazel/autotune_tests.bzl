@@ -5,6 +5,7 @@ or file, or one beside `configs`, fails naming the attribute."""
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//examples:matmul_configs.bzl", MATMUL_AUTOTUNE = "AUTOTUNE")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
+load(":common.bzl", "actions_of")
 load(":validation_tests.bzl", "failure_test")
 
 _MATMUL_SIGNATURE = dict(
@@ -30,6 +31,22 @@ def _autotune_configs_test_impl(ctx):
     return analysistest.end(env)
 
 autotune_configs_test = analysistest.make(_autotune_configs_test_impl)
+
+def _autotune_num_ctas_test_impl(ctx):
+    env = analysistest.begin(ctx)
+
+    # `ttlink configs` writes "num_ctas" where a triton.Config's is not 1: a cluster launch.
+    clustered = [a for a in actions_of(env, "TritonCompile") if "--num-ctas" in a.argv]
+    asserts.equals(env, 1, len(clustered))
+    asserts.equals(env, "2", clustered[0].argv[clustered[0].argv.index("--num-ctas") + 1])
+    asserts.equals(
+        env,
+        ["128x256x64_w8s3c2/generic", "128x128x32_w4s4/generic", "64x128x32_w4s4/generic"],
+        [variant.tag for variant in analysistest.target_under_test(env)[TritonKernelInfo].variants],
+    )
+    return analysistest.end(env)
+
+autotune_num_ctas_test = analysistest.make(_autotune_num_ctas_test_impl)
 
 def _no_autotune_key_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -83,7 +100,10 @@ def autotune_test_suite(name):
     autotune_configs_test(name = "autotune_configs_test", target_under_test = ":matmul_autotuned")
     triton_kernel(name = "matmul_configured", **dict(tuned, autotune = None, configs = MATMUL_AUTOTUNE["configs"]))
     no_autotune_key_test(name = "no_autotune_key_test", target_under_test = ":matmul_configured")
-    tests = [":autotune_configs_test", ":no_autotune_key_test"]
+    clustered = [dict(MATMUL_AUTOTUNE["configs"][0], num_ctas = 2)] + MATMUL_AUTOTUNE["configs"][1:]
+    triton_kernel(name = "matmul_autotuned_clusters", **dict(tuned, autotune = dict(MATMUL_AUTOTUNE, configs = clustered)))
+    autotune_num_ctas_test(name = "autotune_num_ctas_test", target_under_test = ":matmul_autotuned_clusters")
+    tests = [":autotune_configs_test", ":no_autotune_key_test", ":autotune_num_ctas_test"]
     for target, (overrides, text) in _BAD_AUTOTUNES.items():
         triton_kernel(name = target, **dict(tuned, **overrides))
         failure_test(
