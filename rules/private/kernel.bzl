@@ -13,6 +13,7 @@ load(
     "attr_fail",
     "c_identifier",
     "check_launch_defaults",
+    "check_tensordesc_targets",
     "expand_configs",
     "expand_specializations",
     "parse_signature",
@@ -38,10 +39,13 @@ def _signature_entries(label, encoded):
     return entries
 
 def _targets(ctx):
+    """The targets, and where they come from when `targets` is not given (for messages)."""
     if ctx.attr.targets:
-        return parse_targets(ctx.label, ctx.attr.targets)
+        return parse_targets(ctx.label, ctx.attr.targets), ""
     from_flag = targets_from_cuda_archs(ctx.attr._cuda_archs[CudaArchsInfo])
-    return from_flag or DEFAULT_TARGETS
+    if from_flag:
+        return from_flag, "; --@rules_cuda//cuda:archs gives %s: set `targets`" % ", ".join(from_flag)
+    return DEFAULT_TARGETS, "; the default targets are %s: set `targets`" % " and ".join(DEFAULT_TARGETS)
 
 def _compile(ctx, deps, kernel, params, signature, config, target, output, hints_tag):
     args = ctx.actions.args()
@@ -107,7 +111,8 @@ def _triton_kernel_impl(ctx):
     )
     hint_sets = expand_specializations(label, params, _decode(label, "specializations", ctx.attr.specializations, ["string", "list"]))
     recorded_hints = recorded_hint_sets(label, configs, recorded)
-    targets = _targets(ctx)
+    targets, origin = _targets(ctx)
+    check_tensordesc_targets(label, params, targets, origin)
 
     toolchain = find_triton_toolchain(ctx)
     deps = depset(transitive = [dep[DefaultInfo].files for dep in ctx.attr.deps])
@@ -218,8 +223,8 @@ def triton_kernel(
         An entry is a Triton type (`*fp16`, `i32`, `fp32`, ...), a host tensor
         descriptor `tensordesc<DTYPE[B0, B1, ...]>` (rank 1 to 5; each block dimension a
         positive integer or `{KEY}` from each config, e.g. `tensordesc<fp16[{BLOCK_M},
-        {BLOCK_K}]>`; cuda:90 and newer; its C API takes the base pointer, shape, strides
-        and padding mode), a literal constexpr (`8`), or `{KEY}`, a constexpr taken from
+        {BLOCK_K}]>`; every target cuda:90 or newer; its C API takes the base pointer,
+        shape, strides and padding mode), a literal constexpr (`8`), or `{KEY}`, a constexpr taken from
         each config.
       grid: three C expressions over the kernel's integer arguments and constexprs (not its
         tensor descriptors); `{KEY}` takes config values, e.g.

@@ -27,8 +27,9 @@ _MAX_NUM_WARPS = 32
 # A thread block cluster holds at most 16 CTAs (16 needs the non-portable cluster size).
 _MAX_NUM_CTAS = 16
 
-# TMA tensor maps have 1 to 5 dimensions.
+# TMA tensor maps have 1 to 5 dimensions, from cuda:90 (Hopper) on.
 _MAX_TENSORDESC_RANK = 5
+_TMA_ARCH = 90
 _TENSORDESC = "tensordesc<"
 _TENSORDESC_FORM = "write tensordesc<DTYPE[B0, B1, ...]>, e.g. tensordesc<fp16[64, {BLOCK_K}]>"
 
@@ -620,6 +621,20 @@ def parse_targets(label, targets):
             attr_fail(label, "targets", "malformed target '%s' (expected cuda:ARCH with ARCH >= 50, e.g. cuda:90)" % target)
         archs[arch] = True
     return ["cuda:%d" % arch for arch in sorted(archs.keys())]
+
+def check_tensordesc_targets(label, params, targets, origin):
+    """Fails if the kernel takes a tensor descriptor and a target is older than cuda:90.
+
+    Args:
+      label: the target, for error messages.
+      params: from parse_signature.
+      targets: the `cuda:ARCH` targets, from parse_targets or the defaults.
+      origin: appended to the message: where the targets come from, or "".
+    """
+    descriptors = [param.name for param in params if param.kind == "tensordesc"]
+    for target in targets:
+        if descriptors and _target_arch(target) < _TMA_ARCH:
+            attr_fail(label, "targets", "%s cannot take tensor descriptor '%s': TMA needs cuda:%d or newer (before it, Triton passes a descriptor decomposed)%s" % (target, descriptors[0], _TMA_ARCH, origin))
 
 def targets_from_cuda_archs(cuda_archs_info):
     """Reads the targets from `@rules_cuda//cuda:archs`.

@@ -164,6 +164,16 @@ _BAD_KERNELS = {
         "configs",
         "configs[1]: 'BLOCK_M' is a block dimension of tensor descriptor 'in_desc' and must be a positive integer, got 64.0",
     ),
+    "tensordesc_before_hopper": (
+        {"targets": ["cuda:80", "cuda:90"]},
+        "targets",
+        "cuda:80 cannot take tensor descriptor 'in_desc': TMA needs cuda:90 or newer (before it, Triton passes a descriptor decomposed)",
+    ),
+    "tensordesc_default_targets": (
+        {"targets": []},
+        "targets",
+        "cuda:80 cannot take tensor descriptor 'in_desc': TMA needs cuda:90 or newer (before it, Triton passes a descriptor decomposed); the default targets are cuda:80 and cuda:90: set `targets`",
+    ),
     "bad_num_ctas": (
         {"configs": [{"BLOCK_M": 64, "BLOCK_N": 32, "num_ctas": 3}]},
         "configs",
