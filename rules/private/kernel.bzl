@@ -13,7 +13,7 @@ load(
     "attr_fail",
     "c_identifier",
     "check_launch_defaults",
-    "check_tensordesc_targets",
+    "check_tensordesc_build",
     "expand_configs",
     "expand_specializations",
     "parse_signature",
@@ -112,7 +112,7 @@ def _triton_kernel_impl(ctx):
     hint_sets = expand_specializations(label, params, _decode(label, "specializations", ctx.attr.specializations, ["string", "list"]))
     recorded_hints = recorded_hint_sets(label, configs, recorded)
     targets, origin = _targets(ctx)
-    check_tensordesc_targets(label, params, targets, origin)
+    check_tensordesc_build(label, params, targets, origin, ctx.attr.embed_ptx)
 
     toolchain = find_triton_toolchain(ctx)
     deps = depset(transitive = [dep[DefaultInfo].files for dep in ctx.attr.deps])
@@ -261,7 +261,8 @@ def triton_kernel(
       targets: `cuda:ARCH` list; default: `@rules_cuda//cuda:archs` when set, else
         `["cuda:80", "cuda:90"]`.
       deps: Python files the kernel source imports (found from their repository root).
-      embed_ptx: also embed PTX, for GPUs newer than every target.
+      embed_ptx: also embed PTX, for GPUs newer than every target; not for a kernel that
+        takes a tensor descriptor.
       out_name: the name `K` of the linked C API, if not `name`; not starting with
         `ttlink_` or `cu[A-Z]`. Kernels of one package may share it (their outputs are
         keyed by `name`).

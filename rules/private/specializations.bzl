@@ -622,19 +622,27 @@ def parse_targets(label, targets):
         archs[arch] = True
     return ["cuda:%d" % arch for arch in sorted(archs.keys())]
 
-def check_tensordesc_targets(label, params, targets, origin):
-    """Fails if the kernel takes a tensor descriptor and a target is older than cuda:90.
+def check_tensordesc_build(label, params, targets, origin, embed_ptx):
+    """Fails if the kernel takes a tensor descriptor and is built for what TMA cannot serve.
+
+    That is a target older than cuda:90, or embedded PTX: a binary's tensor maps are known
+    only for the binaries compiled here, not for a GPU that JIT-compiles the PTX.
 
     Args:
       label: the target, for error messages.
       params: from parse_signature.
       targets: the `cuda:ARCH` targets, from parse_targets or the defaults.
-      origin: appended to the message: where the targets come from, or "".
+      origin: appended to the targets' message: where they come from, or "".
+      embed_ptx: the `embed_ptx` attribute.
     """
     descriptors = [param.name for param in params if param.kind == "tensordesc"]
+    if not descriptors:
+        return
     for target in targets:
-        if descriptors and _target_arch(target) < _TMA_ARCH:
+        if _target_arch(target) < _TMA_ARCH:
             attr_fail(label, "targets", "%s cannot take tensor descriptor '%s': TMA needs cuda:%d or newer (before it, Triton passes a descriptor decomposed)%s" % (target, descriptors[0], _TMA_ARCH, origin))
+    if embed_ptx:
+        attr_fail(label, "embed_ptx", "the kernel takes tensor descriptor '%s', whose tensor maps are known for the compiled binaries only, not for a GPU that JIT-compiles the PTX" % descriptors[0])
 
 def targets_from_cuda_archs(cuda_archs_info):
     """Reads the targets from `@rules_cuda//cuda:archs`.

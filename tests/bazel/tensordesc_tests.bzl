@@ -174,6 +174,11 @@ _BAD_KERNELS = {
         "targets",
         "cuda:80 cannot take tensor descriptor 'in_desc': TMA needs cuda:90 or newer (before it, Triton passes a descriptor decomposed); the default targets are cuda:80 and cuda:90: set `targets`",
     ),
+    "tensordesc_embed_ptx": (
+        {"embed_ptx": True},
+        "embed_ptx",
+        "the kernel takes tensor descriptor 'in_desc', whose tensor maps are known for the compiled binaries only, not for a GPU that JIT-compiles the PTX",
+    ),
     "bad_num_ctas": (
         {"configs": [{"BLOCK_M": 64, "BLOCK_N": 32, "num_ctas": 3}]},
         "configs",
