@@ -189,10 +189,12 @@ class Recorder:
                         self._tuners[id(item)] = item
 
     def _add_tuning_choices(self) -> None:
-        """For every autotuner of a recorded kernel, the config its cache holds per autotune key
-        (the key's values, then the dtype of each tensor argument)."""
+        """For every autotuner of a recorded kernel that chose a config, the config its cache
+        holds per autotune key (the key's values, then the dtype of each tensor argument). One
+        that chose none (a module's own @triton.autotune beside the one the program ran) adds
+        nothing, not even its key."""
         self._keep_tuners()
-        for tuner in list(self._tuners.values()):
+        for tuner in [tuner for tuner in self._tuners.values() if tuner.cache]:
             kernel_id = self._kernels[id(_unwrap(tuner))][1]
             tuned = KernelRecord(self._recording[kernel_id].params, tuple(tuner.keys))
             for key, config in tuner.cache.items():

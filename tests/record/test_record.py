@@ -105,6 +105,34 @@ def test_records_the_choice_of_an_autotuner_dropped_before_the_end(kernels, tmp_
     ]
 
 
+def test_an_autotuner_that_tuned_nothing_adds_no_tuning(kernels, tmp_path):
+    """A kernel module's own @triton.autotune that never runs (examples/matmul.py's, keyed on the
+    sizes) beside the one that tunes (the GPU check's, keyed on sizes and strides): only the
+    one that chose configs is recorded; its key is not another key of the kernel."""
+    idle = triton.autotune(configs=[triton.Config({"BLOCK": 128})], key=["n"])(kernels.scale_kernel)
+    candidates = [triton.Config({"BLOCK": 64}, num_warps=2), triton.Config({"BLOCK": 256}, num_warps=8)]
+    used = triton.autotune(configs=candidates, key=["n", "stride"])(kernels.scale_kernel)
+    with ttlink.record(tmp_path / "untuned.json", root=FIXTURES):
+        warm_scale(kernels, 0, 0, 16, 16)  # no autotuner runs
+    (group,) = json.loads((tmp_path / "untuned.json").read_text())["kernels"]
+    assert "tuning" not in group
+    x, out = FakeTensor("float16", 0), FakeTensor("float16", 64)
+    with ttlink.record(tmp_path / "tuned.json", root=FIXTURES):
+        used.run(x, out, 4096, 16, 0.5, grid=(1,), warmup=True)
+    (group,) = json.loads((tmp_path / "tuned.json").read_text())["kernels"]
+    assert group["tuning"] == {
+        "choices": [
+            {
+                "config": {"BLOCK": 64, "num_stages": 3, "num_warps": 2},
+                "key": [4096, 16, "fp16", "fp16"],
+                "targets": ["cuda:90"],
+            }
+        ],
+        "key": ["n", "stride"],
+    }
+    assert idle.cache == {}
+
+
 def test_the_previous_hook_is_called_and_put_back(kernels, tmp_path, monkeypatch):
     calls = []
 
