@@ -516,6 +516,11 @@ RECORD = dict(
           },
           {
             "config": {"BLOCK_SIZE_K": 32, "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "num_stages": 4, "num_warps": 4},
+            "key": [1024, 1024, 1024, 1024, 1, 1024, 1, "torch.float16", "torch.float16", "torch.float16"],
+            "targets": ["cuda:90"]
+          },
+          {
+            "config": {"BLOCK_SIZE_K": 32, "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "num_stages": 4, "num_warps": 4},
             "key": [128, 4096, 4096, 4096, 1, 1, 4096, "torch.float16", "torch.float16", "torch.float16"],
             "targets": ["cuda:90"]
           },
@@ -526,7 +531,27 @@ RECORD = dict(
           },
           {
             "config": {"BLOCK_SIZE_K": 32, "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "num_stages": 4, "num_warps": 4},
+            "key": [32, 4096, 4096, 4096, 1, 1, 4096, "torch.float16", "torch.float16", "torch.float16"],
+            "targets": ["cuda:90"]
+          },
+          {
+            "config": {"BLOCK_SIZE_K": 32, "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "num_stages": 4, "num_warps": 4},
             "key": [4001, 4001, 4001, 4001, 1, 1, 4001, "torch.float16", "torch.float16", "torch.float16"],
+            "targets": ["cuda:90"]
+          },
+          {
+            "config": {"BLOCK_SIZE_K": 32, "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "num_stages": 4, "num_warps": 4},
+            "key": [512, 512, 512, 512, 1, 512, 1, "torch.float16", "torch.float16", "torch.float16"],
+            "targets": ["cuda:90"]
+          },
+          {
+            "config": {"BLOCK_SIZE_K": 32, "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "num_stages": 4, "num_warps": 4},
+            "key": [64, 4096, 4096, 4096, 1, 1, 4096, "torch.float16", "torch.float16", "torch.float16"],
+            "targets": ["cuda:90"]
+          },
+          {
+            "config": {"BLOCK_SIZE_K": 64, "BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "num_stages": 3, "num_warps": 8},
+            "key": [2048, 2048, 2048, 2048, 1, 2048, 1, "torch.float16", "torch.float16", "torch.float16"],
             "targets": ["cuda:90"]
           },
           {
@@ -542,6 +567,11 @@ RECORD = dict(
           {
             "config": {"BLOCK_SIZE_K": 64, "BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "num_stages": 3, "num_warps": 8},
             "key": [4096, 4096, 4096, 4096, 1, 4096, 1, "torch.float16", "torch.float16", "torch.float16"],
+            "targets": ["cuda:90"]
+          },
+          {
+            "config": {"BLOCK_SIZE_K": 64, "BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "num_stages": 3, "num_warps": 8},
+            "key": [8192, 8192, 8192, 8192, 1, 8192, 1, "torch.float16", "torch.float16", "torch.float16"],
             "targets": ["cuda:90"]
           }
         ],

@@ -4,10 +4,11 @@
 
 Builds what examples/BUILD.bazel compiles from examples/matmul_record.bzl (layouts.py's
 library) linked with `--tuning examples/matmul_record.bzl`, for this GPU's target, then per
-shape (square row-major A @ B at 512 to 8192 and 4001; `x @ W.T` at M = 16 to 128, N = K =
-4096) times every algo, `matmul_autotuned` with the table's choice, and `matmul_autotuned`
-after run-time tuning decided the key (median of triton.testing.do_bench over ROUNDS
-rounds), checks each product against torch, and writes DIR/autotune_sweep.json and .md.
+shape (record_matmul.SWEEP, each recorded in the table: square row-major A @ B at 512 to
+8192 and 4001; `x @ W.T` at M = 16 to 128, N = K = 4096) times every algo,
+`matmul_autotuned` with the table's choice, and `matmul_autotuned` after run-time tuning
+decided the key (median of triton.testing.do_bench over ROUNDS rounds), checks each product
+against torch, and writes DIR/autotune_sweep.json and .md.
 """
 
 from __future__ import annotations
@@ -25,14 +26,6 @@ import layouts
 
 RECORD = layouts.REPO / "examples" / "matmul_record.bzl"
 ROUNDS = 5
-SQUARE = (512, 1024, 2048, 4001, 4096, 8192)
-SKINNY = (16, 32, 64, 128)
-
-
-def shapes() -> list[tuple[str, int, int, int, bool]]:
-    """(name, M, N, K, B column-major)."""
-    cases = [(f"square {n}", n, n, n, False) for n in SQUARE]
-    return cases + [(f"x @ W.T, M = {m}", m, 4096, 4096, True) for m in SKINNY]
 
 
 def main() -> None:
@@ -58,7 +51,7 @@ def main() -> None:
     algos = [library.matmul_get_algo_name(i).decode() for i in range(library.matmul_get_num_algos())]
     stream = torch.cuda.current_stream().cuda_stream
     rows = []
-    for shape in shapes():
+    for shape in layouts.record_matmul.SWEEP:
         row = bench_shape(library, algos, stream, *shape)
         rows.append(row)
         ratios = f"table {row['table_vs_best']:.3f}, tuned {row['tuned_vs_best']:.3f}"
@@ -80,13 +73,14 @@ def main() -> None:
     print(markdown(result))
 
 
-def bench_shape(library, algos: list[str], stream: int, name: str, m: int, n: int, k: int, b_col: bool) -> dict:
+def bench_shape(
+    library, algos: list[str], stream: int, name: str, a_col: bool, b_col: bool, m: int, n: int, k: int
+) -> dict:
     """One row: every algo, the table's choice and the tuned one, timed in ROUNDS rounds."""
     import torch
     from triton.testing import do_bench
 
-    a = torch.randn(m, k, device="cuda", dtype=torch.float16)
-    b = torch.randn(n, k, device="cuda", dtype=torch.float16).T if b_col else torch.randn(k, n, device="cuda").half()
+    a, b = layouts.record_matmul.operand(m, k, a_col), layouts.record_matmul.operand(k, n, b_col)
     c = torch.empty(m, n, device="cuda", dtype=torch.float16)
     expected = (a.double() @ b.double()).float()
     values = (a.data_ptr(), b.data_ptr(), c.data_ptr(), m, n, k, *a.stride(), *b.stride(), *c.stride())

@@ -4,10 +4,10 @@ JIT of the same source and the same Triton, in one run on the GPU machine.
 
     python3 bench/gpu/layouts.py --out DIR [--record FILE]
 
-1. Records, with `ttlink record`, what the JIT compiles for these cases (the CASES of
-   tests/record/gpu/record_matmul.py), autotuned over the example's three configs, into
-   DIR/matmul_record.bzl, and checks the record (`record_matmul.py check`):
-   the file examples/matmul_record.bzl is a copy of. `--record FILE` takes an existing one.
+1. Records, with `ttlink record`, what the JIT compiles for these cases and for the shapes of
+   autotune_sweep.py (the CASES of tests/record/gpu/record_matmul.py), autotuned over the
+   example's three configs, into DIR/matmul_record.bzl, and checks the record
+   (`record_matmul.py check`): the file examples/matmul_record.bzl is a copy of. `--record FILE` takes an existing one.
 2. Compiles what examples/BUILD.bazel compiles from that record for this GPU's target: per
    config, the generic variant and the recorded hint sets of that config (`ttlink compile`,
    the GPU machine's Triton: the compilers are the same, only the dispatch differs), links
@@ -141,7 +141,7 @@ def main() -> None:
     import matmul
 
     rows = []
-    for case in record_matmul.CASES:
+    for case in record_matmul.LAYOUTS:
         row = bench_case(case, params, built, algos, dispatch, matmul.matmul_kernel)
         rows.append(row)
         print(f"{row['case']}: ours {row['ours_tflops']:.1f}, JIT {row['jit_tflops']:.1f}, {row['ratio']:.2f}")

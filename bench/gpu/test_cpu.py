@@ -152,6 +152,22 @@ def test_layouts_builds_what_examples_build_compiles_from_the_record():
         assert all(hints["stride_cn"] == 1 for hints in hint_sets[1:])
 
 
+def test_the_example_tuning_table_holds_every_key_of_the_autotune_sweep():
+    # Issue 13: a key the table lacks runs the nearest key's choice; the 512 to 2048 squares
+    # took the 4096 square's 128x256x64 and ran at 0.89x to 0.96x the best algo on the H200.
+    import autotune_sweep
+    import record_matmul
+
+    from ttlink.record_format import load
+
+    ((_, group),) = load(autotune_sweep.RECORD).items()
+    assert group.tuning_key == record_matmul.TUNING_KEY
+    recorded = {tuple(choice["key"][: len(group.tuning_key)]) for choice in group.choices.values()}
+    for name, *layout in record_matmul.SWEEP:
+        values = record_matmul.strides(*layout)
+        assert tuple(values[key] for key in group.tuning_key) in recorded, name
+
+
 def test_tma_examples_compile_and_link_as_the_gpu_step_builds_them(tmp_path):
     """One variant of each tensor-descriptor example, as bench/gpu/tma.py's build step compiles
     it (tma_kernels' signature and grid, cuda:90), links into a dispatcher whose C API takes

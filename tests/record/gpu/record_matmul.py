@@ -1,6 +1,7 @@
 """GPU check of `ttlink record` on the real JIT: the example matmul, autotuned over the
-example's three configs per shape and layout, on the four A/B layouts at two sizes and on
-`x @ W.T`, checked against the recorded hints. bench/gpu/layouts.py records with it too.
+example's three configs per shape and layout, on the four A/B layouts at two sizes, on
+`x @ W.T` and on the shapes of bench/gpu/autotune_sweep.py, checked against the recorded
+hints. bench/gpu/layouts.py records with it too: examples/matmul_record.bzl is its record.
 
     python -m ttlink.record -o R.json -- tests/record/gpu/record_matmul.py   # records the run
     python tests/record/gpu/record_matmul.py check R.json                    # checks the record
@@ -19,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 # (name, A column-major, B column-major, M, N, K): the four layouts at 4096 and at a size that
 # is no multiple of 16, and the `x @ W.T` of a linear layer at three batch sizes (at 4096 it
-# is the third layout). bench/gpu/layouts.py times the same cases.
-CASES = [
+# is the third layout). bench/gpu/layouts.py times these.
+LAYOUTS = [
     ("A row, B row, 4096", False, False, 4096, 4096, 4096),
     ("A col, B row, 4096", True, False, 4096, 4096, 4096),
     ("A row, B col, 4096", False, True, 4096, 4096, 4096),
@@ -33,6 +34,13 @@ CASES = [
     ("x @ W.T, M 128", False, True, 128, 4096, 4096),
     ("x @ W.T, M 4096", False, True, 4096, 4096, 4096),
 ]
+# bench/gpu/autotune_sweep.py's shapes (issue 13): row-major squares and `x @ W.T` at small
+# batch sizes. Each is recorded, so that the example's tuning table holds its own key: a key
+# the table lacks runs the nearest key's choice, which may be slow for it.
+SWEEP = [(f"square {n}", False, False, n, n, n) for n in (512, 1024, 2048, 4001, 4096, 8192)]
+SWEEP += [(f"x @ W.T, M = {m}", False, True, m, 4096, 4096) for m in (16, 32, 64, 128)]
+# What is recorded: the layouts, then the sweep's shapes that are none of them.
+CASES = LAYOUTS + [case for case in SWEEP if case[1:] not in {layout[1:] for layout in LAYOUTS}]
 # Tuned per shape and layout: each layout's first call times every config, so the record holds
 # every layout x config (keyed on the sizes alone, a layout met at a tuned size compiles only
 # the config chosen for another layout, which may be slow for it).
