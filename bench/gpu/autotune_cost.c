@@ -5,7 +5,7 @@
  *
  * Cases, CALLS calls each, interleaved over REPEATS rounds, the median round printed as one
  * JSON line each: the chosen algo called directly; K_autotuned with a key the table holds;
- * with a key it lacks (the nearest of its 10 keys); and with that key decided at run time
+ * with a key it lacks (the nearest of its keys); and with that key decided at run time
  * (imported: the path of a key run-time tuning has decided). */
 #include <stdio.h>
 #include <stdlib.h>
