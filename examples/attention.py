@@ -27,11 +27,8 @@ How to build it (what examples/BUILD.bazel and bench/gpu/tma_kernels.py compile)
              batch_heads  i32   Z * H: the grid's y size (a grid names integer arguments only)
   constexpr: HEAD_DIM (64 or 128), BLOCK_M, BLOCK_N (BLOCK_M a multiple of BLOCK_N), CAUSAL (0 or 1)
   grid:      "(N_CTX + {BLOCK_M} - 1) / {BLOCK_M}", "batch_heads", "1"
-  configs:   HEAD_DIM BLOCK_M BLOCK_N CAUSAL  num_warps num_stages
-             64       128     128     0       4         3
-             64       128     128     1       4         3
-             128      128     128     0       8         3
-             128      128     128     1       8         3
+  configs:   ATTENTION_CONFIGS of examples/tma_configs.bzl (one per HEAD_DIM), each with CAUSAL
+             0 and 1
   out_name:  attention (the C caller picks the algo of its HEAD_DIM and CAUSAL by name,
              `attention_get_algo_name`: "HEAD_DIMxBLOCK_MxBLOCK_NxCAUSAL_warpsWxstagesS")
   targets:   cuda:90 (and cuda:100 with a Triton that supports it)

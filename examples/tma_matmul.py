@@ -22,10 +22,9 @@ How to build it (what examples/BUILD.bazel and bench/gpu/tma_kernels.py compile)
                               plus an unhinted variant for any size)
              num_sms   i32   the number of programs launched
   grid:      "num_sms, 1, 1"
-  configs:   BLOCK_M BLOCK_N BLOCK_K GROUP_M  num_warps num_stages
-             128     256     64      16       8         3           large squares (4096, 8192)
-             128     128     64      8        4         4           odd sizes and mid-sized products
-             64      128     64      8        4         4           skinny products (small M)
+  configs:   TMA_MATMUL_CONFIGS of examples/tma_configs.bzl (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M,
+             num_warps, num_stages): 128x256x64 for large squares, smaller tiles for odd
+             and skinny products
   out_name:  tma_matmul
   targets:   cuda:90 (and cuda:100 with a Triton that supports it)
 

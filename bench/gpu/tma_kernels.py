@@ -1,12 +1,14 @@
 """The tensor-descriptor examples (examples/tma_matmul.py, examples/attention.py) as the GPU
-benchmark builds them: configs, hint sets, signatures and grids (the comment blocks at the top
-of the kernel files say the same for the Bazel targets). Standard library only: it runs on the
+benchmark builds them: the configs of examples/tma_configs.bzl (which examples/BUILD.bazel
+compiles too), hint sets, signatures and grids (as the comment blocks at the top of the kernel
+files give them for the Bazel targets). Standard library only: it runs on the
 build machine (Python 3.11) and on the GPU machine (3.12).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,22 @@ class AttentionConfig:
         return {"HEAD_DIM": self.head_dim, "BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "CAUSAL": int(causal)}
 
 
-# The examples' configs (the comment blocks at the top of the kernel files), chosen by the
-# `tune` step of bench/gpu/tma.py on the H200.
-MATMUL_CONFIGS = (
-    MatmulConfig(128, 256, 64, 16, 8, 3),
-    MatmulConfig(128, 128, 64, 8, 4, 4),
-    MatmulConfig(64, 128, 64, 8, 4, 4),
+def _example_configs() -> dict:
+    """examples/tma_configs.bzl, the configs examples/BUILD.bazel compiles (plain literals)."""
+    namespace: dict = {}
+    exec(compile(CONFIGS_BZL.read_text(), str(CONFIGS_BZL), "exec"), namespace)
+    return namespace
+
+
+CONFIGS_BZL = Path(__file__).resolve().parents[2] / "examples" / "tma_configs.bzl"
+_EXAMPLE_CONFIGS = _example_configs()
+MATMUL_CONFIGS = tuple(
+    MatmulConfig(c["BLOCK_M"], c["BLOCK_N"], c["BLOCK_K"], c["GROUP_M"], c["num_warps"], c["num_stages"])
+    for c in _EXAMPLE_CONFIGS["TMA_MATMUL_CONFIGS"]
 )
-ATTENTION_CONFIGS = (
-    AttentionConfig(64, 128, 128, 4, 3),
-    AttentionConfig(128, 128, 128, 8, 3),
+ATTENTION_CONFIGS = tuple(
+    AttentionConfig(c["HEAD_DIM"], c["BLOCK_M"], c["BLOCK_N"], c["num_warps"], c["num_stages"])
+    for c in _EXAMPLE_CONFIGS["ATTENTION_CONFIGS"]
 )
 
 
