@@ -37,8 +37,8 @@ int main(int argc, char **argv) {
       {"x @ W.T, M 16 (recorded: 64x128x32 w4)", 16, 4096, 4096, 1, 128, 64, 128},
       {"x @ W.T, M 4096 (recorded: 128x256x64 w8)", 4096, 4096, 4096, 1, 256, 128, 256},
       {"A row, B row, 4001 (recorded: 128x128x32 w4)", 4001, 4001, 4001, 0, 128, 128, 128},
-      {"x @ W.T, M 32 (nearest M 16)", 32, 4096, 4096, 1, 128, 64, 128},
-      {"A row, B row, 8192 (nearest 4096: 128x256x64 w8)", 8192, 8192, 8192, 0, 256, 128, 256},
+      {"x @ W.T, M 48 (not recorded: nearest M 32 or 64, 64x128x32 w4)", 48, 4096, 4096, 1, 128, 64, 128},
+      {"A row, B row, 6144 (not recorded: nearest 8192, 128x256x64 w8)", 6144, 6144, 6144, 0, 256, 128, 256},
   };
   int failures = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
