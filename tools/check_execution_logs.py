@@ -53,15 +53,18 @@ def key_parts(spawn: dict) -> dict[str, dict]:
 
 
 def key_difference(spawn: dict, before: dict | None) -> str:
-    """What in the action key of `spawn` differs from the same action of the first build."""
+    """Why `spawn` missed: what in its action key differs from the first build's same action."""
     if before is None:
         return "the first build had no action with these outputs"
+    if spawn.get("digest") and spawn.get("digest") == before.get("digest"):
+        return "the first build's action had the same key, but the cache did not serve its result"
     now, then = key_parts(spawn), key_parts(before)
     for part, items in now.items():
         for item in sorted(items.keys() | then[part].keys()):
-            if items.get(item) != then[part].get(item):
-                return f"{part} {item}: {items.get(item)!r}, in the first build {then[part].get(item)!r}"
-    return "nothing the log records (platform or execution properties)"
+            now_value, then_value = items.get(item), then[part].get(item)
+            if now_value != then_value:
+                return f"its key differs in {part} {item}: {now_value!r}, in the first build {then_value!r}"
+    return "its key differs in something the log does not record (platform or execution properties)"
 
 
 def output_digests(log: list[dict]) -> dict[str, tuple[dict, str]]:
@@ -84,8 +87,7 @@ def check(first: list[dict], second: list[dict], rebuilt: list[dict]) -> list[st
         if spawn.get("runner") != REMOTE_CACHE_HIT:
             before = by_output.get(tuple(spawn.get("listedOutputs", [])))
             problems.append(
-                f"not a remote cache hit ({spawn.get('runner', '?')}): {name(spawn)}; "
-                f"its key differs in {key_difference(spawn, before)}"
+                f"not a remote cache hit ({spawn.get('runner', '?')}): {name(spawn)}; {key_difference(spawn, before)}"
             )
     if len(second) != len(first):
         problems.append(f"the first build ran {len(first)} processes, the second {len(second)}")
@@ -94,7 +96,11 @@ def check(first: list[dict], second: list[dict], rebuilt: list[dict]) -> list[st
         if path not in actual or path not in expected:
             problems.append(f"{path} is an output of only one of the first build and the rebuild")
         elif actual[path][1] != expected[path][1]:
-            problems.append(f"not reproducible across checkouts: {path} ({name(actual[path][0])}) has other bytes")
+            spawn = actual[path][0]
+            problems.append(
+                f"not reproducible across checkouts: {path} (from {spawn.get('mnemonic', '?')} of "
+                f"{spawn.get('targetLabel', '?')}) has other bytes"
+            )
     return problems
 
 
