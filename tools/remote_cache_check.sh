@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Proves that rules_triton's actions can be shared through a remote cache between checkouts:
 # starts BuildGrid as a remote cache (CAS + action cache, in memory) on 127.0.0.1, builds the
-# targets in two clones of this checkout at different paths, each with its own output base, and
-# fails unless every process of the second build was a remote cache hit. docs/REMOTE.md says why
-# and what remote execution needs on top.
+# targets in two clones of this checkout's HEAD commit at different paths (so two output
+# bases), and fails unless every process of the second build was a remote cache hit and
+# running them all again in the second clone gives the first clone's bytes. docs/REMOTE.md
+# says why, and what remote execution needs on top.
 #   tools/remote_cache_check.sh [TARGET...]     (default: //examples:matmul)
 # BuildGrid is installed with pip (so the machine's pip configuration applies) into a venv kept
 # in the cache outside the repository, like tools/lint.sh's tools. The clones, their output bases
