@@ -6,7 +6,7 @@
  *
  * Configured by environment variables, read once on first use:
  *   STANDIN_LOG           file that gets one line per load, unload, attribute set, launch,
- *                         tensor map encode and stream-ordered allocation and free
+ *                         tensor map encode, stream-ordered allocation, free and memset
  *   STANDIN_DEVICES       compute capability of each device, e.g. "8.0,9.0" (default "9.0")
  *   STANDIN_FAIL          "cuFunction:code,..." makes those functions return the code
  *   STANDIN_OPTIN_SHARED  the device's opt-in shared memory limit (default 232448, an H100)
@@ -15,6 +15,11 @@
  *   STANDIN_LAUNCH_DELAY_US sleep inside cuLaunchKernel, to widen launch/unload races
  *   STANDIN_EVENT_MS      "BLOCK:MS,...": how long a launch of BLOCK threads per block takes
  *                         (default 1 ms), as CUDA events on the launching thread time it
+ *   STANDIN_COLD_EVENT_MS likewise for a launch whose thread wrote memory with cuMemsetD32Async
+ *                         since its last launch (an L2 flush: operands cold); default: as hot.
+ *                         "BLOCK:MS/MS/...": the process's k-th cold launch of BLOCK takes the
+ *                         k-th time, cycling
+ *   STANDIN_L2_BYTES      the device's CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE (default 52428800, an H100)
  *   STANDIN_CAPTURING     set: cuStreamIsCapturing says every stream is being captured
  *   STANDIN_DRIVER_VERSION what cuDriverGetVersion says (default 13000, CUDA 13.0)
  * Built without cuCtxGetId when compiled with -DSTANDIN_NO_CTX_ID (drivers before CUDA 12),
@@ -23,7 +28,8 @@
  *
  * cuMemAllocAsync returns addresses aligned to 256 bytes and to no more, as few as a real
  * pool may; cuMemFreeAsync of an address that is not allocated aborts with a message (a
- * double free), as a launch of an unloaded module's function does.
+ * double free), as does cuMemsetD32Async of bytes outside every live allocation, and a
+ * launch of an unloaded module's function.
  *
  * Using a function of an unloaded module is undefined in the real driver; here it aborts with
  * a message on stderr, whichever of the launch and the unload comes first. Unloaded modules
@@ -60,6 +66,7 @@ struct standin_function {
 /* One cuMemAllocAsync: live until its cuMemFreeAsync. */
 struct standin_allocation {
   CUdeviceptr pointer;
+  size_t bytes;
   int live;
 };
 
@@ -85,6 +92,8 @@ static int num_param_sizes;
 static int load_delay_us;
 static int launch_delay_us;
 static char event_ms[512];
+static char cold_event_ms[512];
+static int l2_bytes = 52428800;
 static int capturing;
 static int driver_version = 13000;
 static struct standin_allocation allocations[MAX_ALLOCATIONS]; /* under `lock` */
@@ -92,6 +101,8 @@ static int num_allocations;
 /* The launching thread's clock, which its launches advance: events time the launches made
  * between them by the thread that records them, as a stream's events would. */
 static __thread double thread_clock_ms;
+/* Whether the thread wrote memory (flushed L2) since its last launch: that launch runs cold. */
+static __thread int thread_flushed;
 static struct standin_module *modules;
 static struct standin_context contexts[MAX_CONTEXTS];
 static unsigned long long next_context_id = 1;
@@ -128,17 +139,32 @@ static void read_config(void) {
   if (value != NULL) launch_delay_us = atoi(value);
   value = getenv("STANDIN_EVENT_MS");
   if (value != NULL) snprintf(event_ms, sizeof event_ms, ",%s,", value);
+  value = getenv("STANDIN_COLD_EVENT_MS");
+  if (value != NULL) snprintf(cold_event_ms, sizeof cold_event_ms, ",%s,", value);
+  value = getenv("STANDIN_L2_BYTES");
+  if (value != NULL) l2_bytes = atoi(value);
   capturing = getenv("STANDIN_CAPTURING") != NULL;
   value = getenv("STANDIN_DRIVER_VERSION");
   if (value != NULL) driver_version = atoi(value);
 }
 
-/* How long STANDIN_EVENT_MS says a launch of `block_x` threads per block takes. */
-static double launch_ms(unsigned int block_x) {
+/* How long STANDIN_EVENT_MS (or STANDIN_COLD_EVENT_MS, after a flush) says a launch of
+ * `block_x` threads per block takes. */
+static double launch_ms(unsigned int block_x, int cold) {
+  static unsigned int cold_launches[1025]; /* atomic, per block size */
   char key[32];
   snprintf(key, sizeof key, ",%u:", block_x);
-  const char *found = strstr(event_ms, key);
-  return found != NULL ? atof(found + strlen(key)) : 1.0;
+  const char *found = cold ? strstr(cold_event_ms, key) : NULL;
+  if (found == NULL) {
+    found = strstr(event_ms, key);
+    return found != NULL ? atof(found + strlen(key)) : 1.0;
+  }
+  found += strlen(key);
+  unsigned int times = 1;
+  for (const char *c = found; *c != ','; ++c) times += *c == '/';
+  unsigned int k = __atomic_fetch_add(&cold_launches[block_x <= 1024 ? block_x : 0], 1, __ATOMIC_RELAXED) % times;
+  for (; k > 0; --k) found = strchr(found, '/') + 1;
+  return atof(found);
 }
 
 /* Reports a use of a function whose module was unloaded, which the real driver does not
@@ -252,6 +278,7 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute, CUdevice
     case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *value = device_cc[device] / 10; break;
     case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *value = device_cc[device] % 10; break;
     case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *value = optin_shared; break;
+    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *value = l2_bytes; break;
     default: return CUDA_ERROR_INVALID_VALUE;
   }
   return CUDA_SUCCESS;
@@ -351,7 +378,8 @@ static CUresult launch(const char *kind, CUfunction handle, unsigned int grid_x,
   } else {
     status = injected(strcmp(kind, "launch") == 0 ? "cuLaunchKernel" : "cuLaunchKernelEx");
   }
-  if (status == CUDA_SUCCESS) thread_clock_ms += launch_ms(block_x);
+  if (status == CUDA_SUCCESS) thread_clock_ms += launch_ms(block_x, thread_flushed);
+  thread_flushed = 0;
   __atomic_sub_fetch(&module->launching, 1, __ATOMIC_SEQ_CST);
   return status;
 }
@@ -442,7 +470,7 @@ CUresult cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes, CUstream stream) {
     } else {
       /* 64 GiB apart, 256 bytes past a 64 GiB boundary: aligned to 256 and to nothing larger. */
       allocated = ((CUdeviceptr)(num_allocations + 1) << 36) + 256;
-      allocations[num_allocations++] = (struct standin_allocation){allocated, 1};
+      allocations[num_allocations++] = (struct standin_allocation){allocated, bytes, 1};
     }
     pthread_mutex_unlock(&lock);
   }
@@ -475,6 +503,29 @@ CUresult cuMemFreeAsync(CUdeviceptr pointer, CUstream stream) {
   return status;
 }
 #endif
+
+/* Logs the write and marks the thread's next launch cold; aborts when the bytes are not all
+ * inside one live allocation. */
+CUresult cuMemsetD32Async(CUdeviceptr pointer, unsigned int value, size_t count, CUstream stream) {
+  CUresult status = injected("cuMemsetD32Async");
+  int inside = 0;
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < num_allocations && !inside; ++i) {
+    const struct standin_allocation *allocation = &allocations[i];
+    inside = allocation->live && pointer >= allocation->pointer && count <= allocation->bytes / 4 &&
+             pointer - allocation->pointer <= allocation->bytes - 4 * count;
+  }
+  pthread_mutex_unlock(&lock);
+  if (!inside) {
+    fprintf(stderr, "standin_libcuda: cuMemsetD32Async of %zu words at 0x%llx, not allocated\n", count,
+            (unsigned long long)pointer);
+    abort();
+  }
+  record("memset_d32_async pointer=0x%llx value=%u count=%zu stream=%p status=%d", (unsigned long long)pointer, value,
+         count, (void *)stream, (int)status);
+  if (status == CUDA_SUCCESS) thread_flushed = 1;
+  return status;
+}
 
 /* How many cuMemAllocAsync allocations are not freed. */
 int standin_scratch_outstanding(void) {

@@ -54,7 +54,9 @@ struct ttlink_driver {
   CUresult (*mem_alloc_async)(CUdeviceptr *pointer, size_t bytes, CUstream stream);
   CUresult (*mem_free_async)(CUdeviceptr pointer, CUstream stream);
   int version; /* cuDriverGetVersion, 0 if that failed */
-  /* Run-time tuning only: without them K_autotuned runs the table's choice. */
+  /* Run-time tuning only: without them (and mem_alloc_async, mem_free_async) K_autotuned
+   * runs the table's choice. */
+  CUresult (*memset_d32_async)(CUdeviceptr pointer, unsigned int value, size_t count, CUstream stream);
   CUresult (*event_create)(CUevent *event, unsigned int flags);
   CUresult (*event_record)(CUevent event, CUstream stream);
   CUresult (*event_synchronize)(CUevent event);
@@ -132,13 +134,15 @@ static void resolve_driver(void) {
   if (driver_get_version == NULL || driver_get_version(&driver.version) != CUDA_SUCCESS) driver.version = 0;
   int timing_missing = 0;
 #define TTLINK_RESOLVE_TIMING(field, name) *(void **)(&driver.field) = symbol(library, name, &timing_missing)
+  TTLINK_RESOLVE_TIMING(memset_d32_async, "cuMemsetD32Async");
   TTLINK_RESOLVE_TIMING(event_create, "cuEventCreate");
   TTLINK_RESOLVE_TIMING(event_record, "cuEventRecord");
   TTLINK_RESOLVE_TIMING(event_synchronize, "cuEventSynchronize");
   TTLINK_RESOLVE_TIMING(event_elapsed_time, "cuEventElapsedTime");
   TTLINK_RESOLVE_TIMING(event_destroy, "cuEventDestroy_v2");
   TTLINK_RESOLVE_TIMING(stream_is_capturing, "cuStreamIsCapturing");
-  if (timing_missing) driver.stream_is_capturing = NULL; /* tells tuning it cannot time */
+  if (timing_missing || driver.mem_alloc_async == NULL || driver.mem_free_async == NULL)
+    driver.stream_is_capturing = NULL; /* tells tuning it cannot time */
 #undef TTLINK_RESOLVE_TIMING
 #undef TTLINK_RESOLVE
   if (missing) {
@@ -627,32 +631,103 @@ static int may_time(CUstream stream) {
          status == CU_STREAM_CAPTURE_STATUS_NONE;
 }
 
-/* The fastest algo on `stream`, or `fallback` if timing fails. */
+/* The bytes tuning writes before each timed launch to evict the operands from L2: twice the
+ * device's L2 (a write of the cache's size alone may leave lines of it in place), a whole
+ * number of 32-bit words. */
+static CUresult flush_bytes(size_t *bytes) {
+  CUdevice device;
+  int l2_bytes = 0;
+  CUresult status = driver.ctx_get_device(&device);
+  if (status == CUDA_SUCCESS) status = driver.device_get_attribute(&l2_bytes, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, device);
+  if (status == CUDA_SUCCESS && l2_bytes <= 0) status = CUDA_ERROR_NOT_SUPPORTED;
+  *bytes = ((size_t)l2_bytes * 2 + 3) / 4 * 4;
+  return status;
+}
+
+/* The median of `count` times, as torch.quantile(0.5) gives it (the mean of the middle two
+ * for an even count): what Triton's autotuner ranks configs by. Sorts `times`. */
+static float median(float *times, int count) {
+  for (int i = 1; i < count; ++i)
+    for (int j = i; j > 0 && times[j] < times[j - 1]; --j) {
+      float swap = times[j];
+      times[j] = times[j - 1];
+      times[j - 1] = swap;
+    }
+  return count % 2 == 1 ? times[count / 2] : (times[count / 2 - 1] + times[count / 2]) / 2;
+}
+
+/* One algo's timing: whether each of its launches succeeded, and each round's time. */
+struct algo_timing {
+  int launched;
+  float ms[TTLINK_TUNING_ROUNDS];
+};
+
+/* Times the algos as triton.testing.do_bench does for Triton's autotuner: each timed launch
+ * alone between two events, after a write of the flush buffer on `stream` has evicted its
+ * operands from L2. After one run of each algo (which loads it), each round times every algo
+ * once, starting one algo further each round, so that neither drift of the clocks nor its
+ * place after the previous round's wait favours an algo: TTLINK_TUNING_ROUNDS rounds, or
+ * fewer for long kernels (at least TTLINK_TUNING_MIN_ROUNDS, until the timed launches took
+ * TTLINK_TUNING_ALGO_MS per algo). Returns the rounds timed (in `timings`), or -1 if a driver
+ * call failed. The launches an algo fails leave it out. */
+static int time_rounds(struct algo_timing *timings, int num_algos, ttlink_run_algo run, CUstream stream,
+                       const void *call, CUdeviceptr flush, size_t flush_bytes, CUevent start, CUevent end) {
+  for (int algo = 0; algo < num_algos; ++algo) timings[algo].launched = run(algo, stream, call) == CUDA_SUCCESS;
+  float timed_ms = 0;
+  int round = 0;
+  for (; round < TTLINK_TUNING_ROUNDS &&
+         (round < TTLINK_TUNING_MIN_ROUNDS || timed_ms < (float)TTLINK_TUNING_ALGO_MS * (float)num_algos);
+       ++round) {
+    for (int i = 0; i < num_algos; ++i) {
+      struct algo_timing *timing = &timings[(round + i) % num_algos];
+      if (!timing->launched) continue;
+      if (driver.memset_d32_async(flush, 0, flush_bytes / 4, stream) != CUDA_SUCCESS ||
+          driver.event_record(start, stream) != CUDA_SUCCESS)
+        return -1;
+      timing->launched = run((int)(timing - timings), stream, call) == CUDA_SUCCESS;
+      /* Waits for each launch: the next flush then starts on an idle device, and the two events
+       * serve every launch. */
+      if (driver.event_record(end, stream) != CUDA_SUCCESS || driver.event_synchronize(end) != CUDA_SUCCESS ||
+          driver.event_elapsed_time(&timing->ms[round], start, end) != CUDA_SUCCESS)
+        return -1;
+      timed_ms += timing->ms[round];
+    }
+  }
+  return round;
+}
+
+/* The algo of the least median time on `stream`, or `fallback` if timing fails. The flush
+ * buffer is allocated once per tuning, stream-ordered (cuMemAllocAsync / cuMemFreeAsync). */
 static int fastest_algo(struct ttlink_tuning *tuning, int fallback, ttlink_run_algo run, CUstream stream,
                         const void *call) {
-  CUevent start, end;
-  if (driver.event_create(&start, CU_EVENT_DEFAULT) != CUDA_SUCCESS) return fallback;
-  if (driver.event_create(&end, CU_EVENT_DEFAULT) != CUDA_SUCCESS) {
-    driver.event_destroy(start);
-    return fallback;
+  size_t bytes;
+  if (flush_bytes(&bytes) != CUDA_SUCCESS) return fallback;
+  struct algo_timing *timings = (struct algo_timing *)calloc((size_t)tuning->num_algos, sizeof *timings);
+  if (timings == NULL) return fallback;
+  CUevent start = NULL, end = NULL;
+  CUdeviceptr flush = 0;
+  int rounds = 0;
+  int failed = driver.event_create(&start, CU_EVENT_DEFAULT) != CUDA_SUCCESS ||
+               driver.event_create(&end, CU_EVENT_DEFAULT) != CUDA_SUCCESS ||
+               driver.mem_alloc_async(&flush, bytes, stream) != CUDA_SUCCESS;
+  if (!failed) {
+    rounds = time_rounds(timings, tuning->num_algos, run, stream, call, flush, bytes, start, end);
+    failed = driver.mem_free_async(flush, stream) != CUDA_SUCCESS || rounds < 0;
   }
+  if (start != NULL) driver.event_destroy(start);
+  if (end != NULL) driver.event_destroy(end);
   int best = fallback, timed = 0;
   float best_ms = 0;
-  for (int algo = 0; algo < tuning->num_algos; ++algo) { /* loads each module before timing */
-    if (run(algo, stream, call) != CUDA_SUCCESS) continue;
-    int failed = driver.event_record(start, stream) != CUDA_SUCCESS;
-    for (int i = 0; i < TTLINK_TUNING_RUNS && !failed; ++i) failed = run(algo, stream, call) != CUDA_SUCCESS;
-    float ms;
-    failed = failed || driver.event_record(end, stream) != CUDA_SUCCESS ||
-             driver.event_synchronize(end) != CUDA_SUCCESS || driver.event_elapsed_time(&ms, start, end) != CUDA_SUCCESS;
-    if (!failed && (!timed || ms < best_ms)) {
+  for (int algo = 0; algo < tuning->num_algos && !failed; ++algo) {
+    if (!timings[algo].launched) continue;
+    float ms = median(timings[algo].ms, rounds);
+    if (!timed || ms < best_ms) {
       best = algo;
       best_ms = ms;
       timed = 1;
     }
   }
-  driver.event_destroy(start);
-  driver.event_destroy(end);
+  free(timings);
   return best;
 }
 

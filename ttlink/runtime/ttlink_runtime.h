@@ -195,16 +195,24 @@ struct ttlink_tuning {
  * Runs the call in the algo decided (tuned or imported) for the current context and `key`, else
  * in `table_algo(key)`, which the first call of the key stores in its slot. Undecided, when
  * run-time tuning is on (K_autotune_enable(1), or TTLINK_AUTOTUNE set and neither empty nor
- * "0" when the runtime opens the driver) and `stream` is not being captured: runs each algo
- * once (which loads it), then times it over TTLINK_TUNING_RUNS launches between two CUDA events
- * on `stream`; decides the fastest for this context and key, and runs it (the table's choice
- * if an event call fails). While another thread tunes the key, without a current context and
- * when every slot holds another key: `table_algo(key)`.
- * Tuning runs the kernel 1 + TTLINK_TUNING_RUNS times per algo, then the winner, on the arguments:
- * only for kernels that may run repeatedly on their own output (as Triton's autotuner without
- * restore_value).
+ * "0" when the runtime opens the driver) and `stream` is not being captured: times the algos
+ * on `stream` as Triton's autotuner (triton.testing.do_bench) does: runs each once (which
+ * loads it), then in each of TTLINK_TUNING_ROUNDS rounds (fewer for long kernels: at least
+ * TTLINK_TUNING_MIN_ROUNDS, until the timed launches took TTLINK_TUNING_ALGO_MS per algo),
+ * every algo once, each launch alone between two CUDA events after a write of twice the
+ * device's L2 (a buffer allocated once per tuning with cuMemAllocAsync on `stream`, freed with
+ * cuMemFreeAsync) has evicted its operands; decides the algo of the least median over the
+ * rounds for this context and key, and runs it (the table's
+ * choice if a driver call fails; never tuned where the driver lacks one of them). While
+ * another thread tunes the key, without a current context and when every slot holds another
+ * key: `table_algo(key)`.
+ * Tuning runs the kernel 1 + up to TTLINK_TUNING_ROUNDS times per algo, then the winner, on
+ * the arguments: only for kernels that may run repeatedly on their own output (as Triton's
+ * autotuner without restore_value).
  */
-#define TTLINK_TUNING_RUNS 3
+#define TTLINK_TUNING_ROUNDS 10
+#define TTLINK_TUNING_MIN_ROUNDS 3
+#define TTLINK_TUNING_ALGO_MS 2
 CUresult ttlink_autotune(struct ttlink_tuning *tuning, const int64_t *key, ttlink_table_algo table_algo,
                          ttlink_run_algo run, CUstream stream, const void *call);
 
