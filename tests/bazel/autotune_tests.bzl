@@ -5,8 +5,7 @@ or file, or one beside `configs`, fails naming the attribute."""
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//examples:matmul_configs.bzl", MATMUL_AUTOTUNE = "AUTOTUNE")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
-load(":common.bzl", "actions_of")
-load(":validation_tests.bzl", "failure_test")
+load(":common.bzl", "actions_of", "failure_tests")
 
 _MATMUL_SIGNATURE = dict(
     [(name, "*fp16") for name in ["a_ptr", "b_ptr", "c_ptr"]] +
@@ -104,14 +103,7 @@ def autotune_test_suite(name):
     triton_kernel(name = "matmul_autotuned_clusters", **dict(tuned, autotune = dict(MATMUL_AUTOTUNE, configs = clustered)))
     autotune_num_ctas_test(name = "autotune_num_ctas_test", target_under_test = ":matmul_autotuned_clusters")
     tests = [":autotune_configs_test", ":no_autotune_key_test", ":autotune_num_ctas_test"]
-    for target, (overrides, text) in _BAD_AUTOTUNES.items():
-        triton_kernel(name = target, **dict(tuned, **overrides))
-        failure_test(
-            name = target + "_test",
-            message = "//tests/bazel:%s: attribute 'autotune': %s" % (target, text),
-            target_under_test = ":" + target,
-        )
-        tests.append(":%s_test" % target)
+    tests += failure_tests(triton_kernel, tuned, _BAD_AUTOTUNES, attribute = "autotune")
     native.test_suite(
         name = name,
         tests = tests,

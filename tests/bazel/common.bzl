@@ -1,8 +1,26 @@
-"""Helpers shared by the analysis tests: find actions, check hermetic command lines."""
+"""Helpers shared by the analysis tests: find actions, check hermetic command lines, declare
+one failure test per bad target."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 
 KERNELS = "tests/bazel/testdata/kernels.py"
+
+# tile_copy_kernel of testdata/kernels.py (built by //tests/bazel:tile_copy_tma, analysed by
+# tensordesc_tests.bzl and, recorded, by record_tests.bzl): the block shape comes from each config.
+TILE_COPY_SIGNATURE = {
+    "in_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
+    "out_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
+    "M": "i32",
+    "N": "i32",
+    "BLOCK_M": "{BLOCK_M}",
+    "BLOCK_N": "{BLOCK_N}",
+}
+
+TILE_COPY_GRID = [
+    "(M + BLOCK_M - 1) / BLOCK_M",
+    "(N + BLOCK_N - 1) / BLOCK_N",
+    "1",
+]
 
 def actions_of(env, mnemonic):
     """Returns the actions of the target under test with `mnemonic`."""
@@ -30,3 +48,42 @@ def assert_hermetic(env, actions):
             asserts.false(env, arg.startswith("/"), "absolute path in %s argv: %s" % (action.mnemonic, arg))
         asserts.equals(env, "0", action.env.get("PYTHONHASHSEED"), action.mnemonic + " PYTHONHASHSEED")
         asserts.equals(env, "1", action.env.get("PYTHONDONTWRITEBYTECODE"), action.mnemonic + " PYTHONDONTWRITEBYTECODE")
+
+def _failure_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, ctx.attr.message)
+    return analysistest.end(env)
+
+_failure_test = analysistest.make(
+    _failure_test_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(doc = "Expected in the failure message.")},
+)
+
+def failure_tests(rule, valid, bad, attribute = None):
+    """Declares one broken target per entry of `bad` and a failure_test of each.
+
+    The targets are manual (analysed only); each failure_test expects
+    `//tests/bazel:NAME: attribute 'ATTRIBUTE': TEXT` from its target's analysis.
+
+    Args:
+      rule: the rule of the targets, e.g. triton_kernel.
+      valid: the attributes of a valid target, which each entry overrides.
+      bad: name -> (overriding attributes, attribute at fault, expected message text); where
+        `attribute` is given, name -> (overriding attributes, expected message text).
+      attribute: the attribute at fault in every entry of `bad`, if they share one.
+
+    Returns:
+      The labels of the failure tests.
+    """
+    tests = []
+    for target, entry in bad.items():
+        overrides, at_fault, text = (entry[0], attribute, entry[1]) if attribute else entry
+        rule(name = target, **dict(valid, tags = ["manual"], **overrides))
+        _failure_test(
+            name = target + "_test",
+            message = "//tests/bazel:%s: attribute '%s': %s" % (target, at_fault, text),
+            target_under_test = ":" + target,
+        )
+        tests.append(":%s_test" % target)
+    return tests

@@ -3,10 +3,9 @@ recorded configs become `configs`, and bad records fail naming the record and th
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
-load(":common.bzl", "action_writing", "actions_of")
+load(":common.bzl", "TILE_COPY_GRID", "TILE_COPY_SIGNATURE", "action_writing", "actions_of", "failure_tests")
 load(":testdata/scale_record.bzl", SCALE_RECORD = "RECORD")
 load(":testdata/tile_copy_record.bzl", TILE_COPY_RECORD = "RECORD")
-load(":validation_tests.bzl", "failure_test")
 
 # testdata/scale_record.bzl, as `ttlink record` writes it: scale_kernel with BLOCK 128 (w4 s3)
 # for stride 1 (on cuda:80 and cuda:90: one variant) and for n and stride not multiples of
@@ -114,31 +113,22 @@ def _recorded_tensordesc_test_impl(ctx):
 
 recorded_tensordesc_test = analysistest.make(_recorded_tensordesc_test_impl)
 
-_TILE_COPY_SIGNATURE = {
-    "in_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
-    "out_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
-    "M": "i32",
-    "N": "i32",
-    "BLOCK_M": "{BLOCK_M}",
-    "BLOCK_N": "{BLOCK_N}",
-}
-
 _TILE_COPY_WHERE = "records[0] (tests/bazel/testdata/tile_copy_record.bzl), kernel 'tests/bazel/testdata/kernels.py:tile_copy_kernel': "
 
 # name -> (attributes overriding the valid recorded tile_copy kernel, expected message text)
 _BAD_TENSORDESC_RECORDS = {
     "record_tensordesc_dtype_differs": (
-        {"signature": dict(_TILE_COPY_SIGNATURE, in_desc = "tensordesc<bf16[{BLOCK_M}, {BLOCK_N}]>")},
+        {"signature": dict(TILE_COPY_SIGNATURE, in_desc = "tensordesc<bf16[{BLOCK_M}, {BLOCK_N}]>")},
         _TILE_COPY_WHERE + "specializations[0]: argument 'in_desc' is recorded as tensordesc<fp16[64, 32]>, " +
         "which `signature` declares tensordesc<bf16[{BLOCK_M}, {BLOCK_N}]>",
     ),
     "record_tensordesc_literal_differs": (
-        {"signature": dict(_TILE_COPY_SIGNATURE, out_desc = "tensordesc<fp16[64, 32]>")},
+        {"signature": dict(TILE_COPY_SIGNATURE, out_desc = "tensordesc<fp16[64, 32]>")},
         _TILE_COPY_WHERE + "specializations[1]: argument 'out_desc' is recorded as tensordesc<fp16[128, 64]>, " +
         "which `signature` declares tensordesc<fp16[64, 32]>",
     ),
     "record_tensordesc_block_differs": (
-        {"signature": dict(_TILE_COPY_SIGNATURE, in_desc = "tensordesc<fp16[{BLOCK_M}, {BLOCK_M}]>")},
+        {"signature": dict(TILE_COPY_SIGNATURE, in_desc = "tensordesc<fp16[{BLOCK_M}, {BLOCK_M}]>")},
         _TILE_COPY_WHERE + "specializations[0]: argument 'in_desc' is recorded as tensordesc<fp16[64, 32]>, " +
         "which `signature` declares tensordesc<fp16[{BLOCK_M}, {BLOCK_M}]>, so {BLOCK_M} is 32 there, but 64 elsewhere in the specialisation",
     ),
@@ -213,14 +203,10 @@ def record_test_suite(name):
     repeated_hints_test(name = "repeated_hints_test", target_under_test = ":scale_recorded_aligned")
     recorded_tile_copy = dict(
         src = "testdata/kernels.py",
-        grid = [
-            "(M + BLOCK_M - 1) / BLOCK_M",
-            "(N + BLOCK_N - 1) / BLOCK_N",
-            "1",
-        ],
+        grid = TILE_COPY_GRID,
         kernel = "tile_copy_kernel",
         records = [TILE_COPY_RECORD],
-        signature = _TILE_COPY_SIGNATURE,
+        signature = TILE_COPY_SIGNATURE,
         specializations = [{}],
         tags = ["manual"],
         targets = ["cuda:90"],
@@ -228,16 +214,8 @@ def record_test_suite(name):
     triton_kernel(name = "tile_copy_recorded", **recorded_tile_copy)
     recorded_tensordesc_test(name = "recorded_tensordesc_test", target_under_test = ":tile_copy_recorded")
     tests = [":recorded_configs_test", ":given_configs_test", ":repeated_hints_test", ":recorded_tensordesc_test"]
-    bad = [(target, recorded, overrides, text) for target, (overrides, text) in _BAD_RECORDS.items()]
-    bad += [(target, recorded_tile_copy, overrides, text) for target, (overrides, text) in _BAD_TENSORDESC_RECORDS.items()]
-    for target, valid, overrides, text in bad:
-        triton_kernel(name = target, **dict(valid, **overrides))
-        failure_test(
-            name = target + "_test",
-            message = "//tests/bazel:%s: attribute 'records': %s" % (target, text),
-            target_under_test = ":" + target,
-        )
-        tests.append(":%s_test" % target)
+    tests += failure_tests(triton_kernel, recorded, _BAD_RECORDS, attribute = "records")
+    tests += failure_tests(triton_kernel, recorded_tile_copy, _BAD_TENSORDESC_RECORDS, attribute = "records")
     native.test_suite(
         name = name,
         tests = tests,

@@ -4,25 +4,16 @@ the TritonCompile command lines, config tags and the provider, and one failure t
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
-load(":common.bzl", "KERNELS", "action_writing", "actions_of", "assert_hermetic")
-load(":validation_tests.bzl", "failure_test")
-
-# tile_copy_kernel of testdata/kernels.py (also built by //tests/bazel:tile_copy_tma): the
-# block shape comes from each config.
-TILE_COPY_SIGNATURE = {
-    "in_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
-    "out_desc": "tensordesc<fp16[{BLOCK_M}, {BLOCK_N}]>",
-    "M": "i32",
-    "N": "i32",
-    "BLOCK_M": "{BLOCK_M}",
-    "BLOCK_N": "{BLOCK_N}",
-}
-
-TILE_COPY_GRID = [
-    "(M + BLOCK_M - 1) / BLOCK_M",
-    "(N + BLOCK_N - 1) / BLOCK_N",
-    "1",
-]
+load(
+    ":common.bzl",
+    "KERNELS",
+    "TILE_COPY_GRID",
+    "TILE_COPY_SIGNATURE",
+    "action_writing",
+    "actions_of",
+    "assert_hermetic",
+    "failure_tests",
+)
 
 def _tail(action):
     """The TritonCompile arguments after `--target`'s value up to `--binary-out`."""
@@ -208,59 +199,47 @@ def tensordesc_test_suite(name):
     Args:
       name: the test_suite of all tensor descriptor and launch option tests.
     """
+    tile_copy = dict(
+        src = "testdata/kernels.py",
+        configs = [{"BLOCK_M": 64, "BLOCK_N": 32}],
+        grid = TILE_COPY_GRID,
+        kernel = "tile_copy_kernel",
+        signature = TILE_COPY_SIGNATURE,
+        tags = ["manual"],
+        targets = ["cuda:90"],
+    )
 
     # One block dimension of `out_desc` is a literal, spelled without the space Triton puts
     # after a comma (every config has BLOCK_N 32).
     triton_kernel(
         name = "tile_copy_literal",
-        src = "testdata/kernels.py",
-        configs = [
-            {"BLOCK_M": 64, "BLOCK_N": 32},
-            {"BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 8, "num_ctas": 2, "launch_pdl": True},
-            {"BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 8, "launch_cooperative_grid": True},
-        ],
-        grid = TILE_COPY_GRID,
-        kernel = "tile_copy_kernel",
-        signature = dict(TILE_COPY_SIGNATURE, out_desc = "tensordesc<fp16[{BLOCK_M},32]>"),
-        tags = ["manual"],
-        targets = ["cuda:90"],
+        **dict(
+            tile_copy,
+            configs = [
+                {"BLOCK_M": 64, "BLOCK_N": 32},
+                {"BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 8, "num_ctas": 2, "launch_pdl": True},
+                {"BLOCK_M": 128, "BLOCK_N": 32, "num_warps": 8, "launch_cooperative_grid": True},
+            ],
+            signature = dict(TILE_COPY_SIGNATURE, out_desc = "tensordesc<fp16[{BLOCK_M},32]>"),
+        )
     )
     triton_kernel(
         name = "tile_copy_launch_defaults",
-        src = "testdata/kernels.py",
-        configs = [
-            {"BLOCK_M": 64, "BLOCK_N": 32},
-            {"BLOCK_M": 64, "BLOCK_N": 32, "num_ctas": 4, "launch_pdl": True},
-        ],
-        grid = TILE_COPY_GRID,
-        kernel = "tile_copy_kernel",
-        launch_cooperative_grid = True,
-        signature = TILE_COPY_SIGNATURE,
-        specializations = [{}],
-        tags = ["manual"],
-        targets = ["cuda:90"],
+        **dict(
+            tile_copy,
+            configs = [
+                {"BLOCK_M": 64, "BLOCK_N": 32},
+                {"BLOCK_M": 64, "BLOCK_N": 32, "num_ctas": 4, "launch_pdl": True},
+            ],
+            launch_cooperative_grid = True,
+            specializations = [{}],
+        )
     )
     tensordesc_compile_test(name = "tensordesc_compile_test", target_under_test = ":tile_copy_literal")
     launch_defaults_test(name = "launch_defaults_test", target_under_test = ":tile_copy_launch_defaults")
     example_tma_matmul_test(name = "example_tma_matmul_test", target_under_test = "//examples:tma_matmul_kernel")
     tests = [":tensordesc_compile_test", ":launch_defaults_test", ":example_tma_matmul_test"]
-    for target, (overrides, attribute, text) in _BAD_KERNELS.items():
-        attrs = dict(
-            src = "testdata/kernels.py",
-            configs = [{"BLOCK_M": 64, "BLOCK_N": 32}],
-            grid = TILE_COPY_GRID,
-            kernel = "tile_copy_kernel",
-            signature = TILE_COPY_SIGNATURE,
-            targets = ["cuda:90"],
-        )
-        attrs.update(overrides)
-        triton_kernel(name = target, tags = ["manual"], **attrs)
-        failure_test(
-            name = target + "_test",
-            message = "//tests/bazel:%s: attribute '%s': %s" % (target, attribute, text),
-            target_under_test = ":" + target,
-        )
-        tests.append(":%s_test" % target)
+    tests += failure_tests(triton_kernel, tile_copy, _BAD_KERNELS)
     native.test_suite(
         name = name,
         tests = tests,

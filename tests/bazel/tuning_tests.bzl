@@ -4,8 +4,7 @@ for TritonLink (`--tuning`), and what is not a record fails naming `tuning`."""
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//examples:matmul_record.bzl", MATMUL_RECORD = "RECORD")
 load("//rules:defs.bzl", "triton_link_library")
-load(":common.bzl", "actions_of", "assert_hermetic")
-load(":validation_tests.bzl", "failure_test")
+load(":common.bzl", "actions_of", "assert_hermetic", "failure_tests")
 
 _TUNING_JSON = "tests/bazel/_triton/matmul_tuned.tuning/examples/matmul_record.json"
 
@@ -27,9 +26,10 @@ def _tuning_argv_test_impl(ctx):
 
 tuning_argv_test = analysistest.make(_tuning_argv_test_impl)
 
+# name -> (attributes overriding the valid tuned library, expected message text)
 _BAD_TUNING = {
-    "tuning_not_a_record": ([{"kernels": []}], "tuning[0] is not a record: load the RECORD"),
-    "tuning_twice": ([MATMUL_RECORD, MATMUL_RECORD], "tuning[1] (examples/matmul_record.bzl) is given twice"),
+    "tuning_not_a_record": ({"tuning": [{"kernels": []}]}, "tuning[0] is not a record: load the RECORD"),
+    "tuning_twice": ({"tuning": [MATMUL_RECORD, MATMUL_RECORD]}, "tuning[1] (examples/matmul_record.bzl) is given twice"),
 }
 
 def tuning_test_suite(name):
@@ -46,12 +46,5 @@ def tuning_test_suite(name):
     )
     tuning_argv_test(name = "tuning_argv_test", target_under_test = ":matmul_tuned")
     tests = [":tuning_argv_test"]
-    for target, (tuning, text) in _BAD_TUNING.items():
-        triton_link_library(name = target, kernels = ["//examples:matmul_kernel"], tuning = tuning, tags = ["manual"])
-        failure_test(
-            name = target + "_test",
-            message = "//tests/bazel:%s: attribute 'tuning': %s" % (target, text),
-            target_under_test = ":" + target,
-        )
-        tests.append(":%s_test" % target)
+    tests += failure_tests(triton_link_library, {"kernels": ["//examples:matmul_kernel"]}, _BAD_TUNING, attribute = "tuning")
     native.test_suite(name = name, tests = tests)

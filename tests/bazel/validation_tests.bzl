@@ -1,7 +1,7 @@
 """Failure tests: every bad attribute fails analysis with a message naming the attribute and the target."""
 
-load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules:defs.bzl", "triton_kernel", "triton_link_library")
+load(":common.bzl", "failure_tests")
 
 _SIGNATURE = {
     "x_ptr": "*fp32",
@@ -16,17 +16,6 @@ _GRID = [
     "1",
     "1",
 ]
-
-def _failure_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, ctx.attr.message)
-    return analysistest.end(env)
-
-failure_test = analysistest.make(
-    _failure_test_impl,
-    expect_failure = True,
-    attrs = {"message": attr.string(doc = "Expected in the failure message.")},
-)
 
 # name -> (attributes overriding a valid triton_kernel, attribute, expected message text)
 _BAD_KERNELS = {
@@ -78,47 +67,19 @@ def validation_test_suite(name):
     Args:
       name: the test_suite of all failure tests.
     """
-    tests = []
-    for target, (overrides, attribute, text) in _BAD_KERNELS.items():
-        attrs = dict(
-            src = "testdata/kernels.py",
-            configs = [{"BLOCK": 64}],
-            grid = _GRID,
-            kernel = "add_kernel",
-            signature = _SIGNATURE,
-            targets = ["cuda:90"],
-        )
-        attrs.update(overrides)
-        triton_kernel(name = target, tags = ["manual"], **attrs)
-        failure_test(
-            name = target + "_test",
-            message = "//tests/bazel:%s: attribute '%s': %s" % (target, attribute, text),
-            target_under_test = ":" + target,
-        )
-        tests.append(":%s_test" % target)
-
-    # Two kernels with one API name cannot be linked together.
-    triton_kernel(
-        name = "add_again",
+    valid_kernel = dict(
         src = "testdata/kernels.py",
         configs = [{"BLOCK": 64}],
         grid = _GRID,
         kernel = "add_kernel",
-        out_name = "add",
         signature = _SIGNATURE,
-        tags = ["manual"],
         targets = ["cuda:90"],
     )
-    for target, (overrides, attribute, text) in _BAD_LIBRARIES.items():
-        attrs = {"kernels": [":add"]}
-        attrs.update(overrides)
-        triton_link_library(name = target, tags = ["manual"], **attrs)
-        failure_test(
-            name = target + "_test",
-            message = "//tests/bazel:%s: attribute '%s': %s" % (target, attribute, text),
-            target_under_test = ":" + target,
-        )
-        tests.append(":%s_test" % target)
+    tests = failure_tests(triton_kernel, valid_kernel, _BAD_KERNELS)
+
+    # Two kernels with one API name cannot be linked together.
+    triton_kernel(name = "add_again", out_name = "add", tags = ["manual"], **valid_kernel)
+    tests += failure_tests(triton_link_library, {"kernels": [":add"]}, _BAD_LIBRARIES)
     native.test_suite(
         name = name,
         tests = tests,
