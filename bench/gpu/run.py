@@ -23,13 +23,12 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
 from pathlib import Path
 
 import build
 import prepare
 import report
+import steps
 from kernels import KERNELS, MATMUL
 
 STEPS = (
@@ -69,7 +68,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.build_dir = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
-        self.results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "steps": {}}
+        self.results = steps.new_results()
         self.ours: dict = {}  # out name -> [(library path, LinkedLibrary)], the main build first
         self.upstream: dict = {}  # out name -> (library path, LinkedLibrary, [UpstreamVariant])
         self.examples: dict = {}  # out name -> [LinkedLibrary]: examples/BUILD.bazel's variants only
@@ -259,24 +258,17 @@ class Bench:
         return [{"contender": name, **kernel} for name, kernel in measured.items()]
 
     def run(self) -> None:
-        only = set(self.args.only.split(",")) if self.args.only else set(STEPS)
-        for step in STEPS:
-            if step not in only and step not in ("environment", "build"):
-                continue
-            print(f"== {step}", flush=True)
-            start = time.monotonic()
-            try:
-                self.results["steps"][step] = {"ok": True, "result": getattr(self, f"step_{step}")()}
-            except Exception:  # a broken step must not hide the others' results
-                traceback.print_exc()
-                self.results["steps"][step] = {"ok": False, "error": traceback.format_exc()[-3000:]}
-            self.results["steps"][step]["seconds"] = round(time.monotonic() - start, 1)
-        out = Path(self.args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(self.results, indent=1, default=str))
-        text = report.render(self.results)
-        (out / "report.md").write_text(text)
-        print(text)
+        steps.run_steps(
+            self,
+            STEPS,
+            only=self.args.only,
+            always=("environment", "build"),
+            results=self.results,
+            out=Path(self.args.out),
+            json_name="results.json",
+            markdown_name="report.md",
+            render=report.render,
+        )
 
 
 def _read_json(path: Path) -> dict | None:

@@ -1,7 +1,7 @@
 """The parts of the GPU benchmark that run without a GPU: the signature table, the
 target-choice builds, the dispatcher-cost harness against the no-op driver, the report, the
-variants layouts.py builds from the example's record, and the tensor-descriptor examples as
-tma.py builds them.
+step runner of run.py and tma.py, the variants layouts.py builds from the example's record,
+and the tensor-descriptor examples as tma.py builds them.
 
     python -m pytest bench/gpu/test_cpu.py     (with triton 3.9.0 installed; about 30 s)
     bazel test //bench/gpu:cpu_test           (the same, part of `bazel test //...`)
@@ -10,6 +10,7 @@ tma.py builds them.
 from __future__ import annotations
 
 import ctypes
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -23,6 +24,7 @@ import dispatch_cost  # noqa: E402
 import libs  # noqa: E402
 import prepare  # noqa: E402
 import report  # noqa: E402
+import steps  # noqa: E402
 from kernels import MATMUL, TARGET_BUILDS  # noqa: E402
 
 
@@ -120,6 +122,41 @@ def test_report_says_which_steps_failed_and_what_was_not_measured():
     text = report.render(results)
     assert "### fp16 matmul\n\nfailed: RuntimeError: no GPU" in text
     assert "| best algo >= 97% of cuBLAS at 4096 | - | not measured |" in text
+
+
+def test_steps_run_past_a_failing_one_and_are_written_with_the_report(tmp_path):
+    class Runner:
+        def step_environment(self):
+            return {"gpu": "none"}
+
+        def step_build(self):
+            raise RuntimeError("no compiler")
+
+        def step_matmul(self):
+            return [1.5]
+
+        def step_launch(self):
+            raise AssertionError("not asked for")
+
+    results = steps.new_results()
+    steps.run_steps(
+        Runner(),
+        ("environment", "build", "matmul", "launch"),
+        only="build,matmul",
+        always=("environment",),
+        results=results,
+        out=tmp_path / "out",
+        json_name="r.json",
+        markdown_name="r.md",
+        render=lambda r: "steps: " + ", ".join(f"{k} {v['ok']}" for k, v in r["steps"].items()),
+    )
+    ran = results["steps"]
+    assert list(ran) == ["environment", "build", "matmul"]
+    assert ran["environment"]["result"] == {"gpu": "none"} and ran["matmul"]["result"] == [1.5]
+    assert ran["build"]["ok"] is False and ran["build"]["error"].endswith("RuntimeError: no compiler\n")
+    assert all(isinstance(step["seconds"], float) for step in ran.values())
+    assert json.loads((tmp_path / "out" / "r.json").read_text()) == results
+    assert (tmp_path / "out" / "r.md").read_text() == "steps: environment True, build False, matmul True"
 
 
 def test_report_shows_each_target_build_and_marks_a_wrong_outcome():

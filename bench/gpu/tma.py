@@ -34,11 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import steps  # noqa: E402
 import tma_build  # noqa: E402
 import tma_cases as cases  # noqa: E402
 import tma_kernels  # noqa: E402
@@ -128,7 +128,7 @@ def gpu_kernels(launch) -> list[str]:
 class Run:
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.results: dict = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "steps": {}}
+        self.results = steps.new_results()
         self.matmul = cases.load_kernel(cases.MATMUL_SOURCE, "matmul_tma_kernel")
         self.attention = cases.load_kernel(cases.ATTENTION_SOURCE, "attention_fwd_kernel")
         self.build_dir = Path(tempfile.mkdtemp(prefix="tma-"))
@@ -270,24 +270,17 @@ class Run:
         return rows
 
     def run(self) -> None:
-        only = set(self.args.only.split(",")) if self.args.only else set(STEPS)
-        for step in STEPS:
-            if step not in only and step != "environment":
-                continue
-            print(f"== {step}", flush=True)
-            start = time.monotonic()
-            try:
-                self.results["steps"][step] = {"ok": True, "result": getattr(self, f"step_{step}")()}
-            except Exception:  # a broken step must not hide the others' results
-                traceback.print_exc()
-                self.results["steps"][step] = {"ok": False, "error": traceback.format_exc()[-3000:]}
-            self.results["steps"][step]["seconds"] = round(time.monotonic() - start, 1)
-        out = Path(self.args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "tma.json").write_text(json.dumps(self.results, indent=1, default=str))
-        text = tma_report.markdown(self.results)
-        (out / "tma.md").write_text(text)
-        print(text)
+        steps.run_steps(
+            self,
+            STEPS,
+            only=self.args.only,
+            always=("environment",),
+            results=self.results,
+            out=Path(self.args.out),
+            json_name="tma.json",
+            markdown_name="tma.md",
+            render=tma_report.markdown,
+        )
 
 
 def main() -> None:
