@@ -76,6 +76,21 @@ def headers(compiled: Path, *outs: str) -> list[Path]:
     return [compiled / f"{out}.h" for out in outs]
 
 
+def link(*arguments, out: Path) -> None:
+    result = run_module("ttlink", "link", *arguments, "-o", out)
+    assert result.returncode == 0, result.stderr
+
+
+def compile_as_one_unit(variant_headers: list[Path], out: Path, cuda_include_dir: Path, cplusplus: bool) -> None:
+    """The variants' headers, OUT.h and OUT.c in one translation unit: the dispatcher's own
+    declarations of the variant entry points must agree with the variants' headers."""
+    unit = out.parent / "unit.c"
+    includes = [*map(str, variant_headers), f"{out}.h", f"{out}.c"]
+    unit.write_text("".join(f'#include "{path}"\n' for path in includes))
+    result = compile_c([unit], cuda_include_dir, cplusplus=cplusplus)
+    assert result.returncode == 0, result.stderr
+
+
 def test_linker_reads_compile_headers_exactly(compiled):
     (aligned,) = read_header(str(compiled / "copy_aligned.h"))
     assert aligned.hints == (16, 16, 16) and aligned.constexprs == (128,)
@@ -88,19 +103,14 @@ def test_linker_reads_compile_headers_exactly(compiled):
 def test_dispatcher_declarations_match_the_variant_headers(compiled, tmp_path, kernel, cplusplus, cuda_include_dir):
     """`scale`: an argument named like the API (float scale) shadows nothing the dispatcher calls."""
     variant_headers = headers(compiled, f"{kernel}_aligned", f"{kernel}_generic")
-    result = run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib")
-    assert result.returncode == 0, result.stderr
-    unit = tmp_path / "unit.c"
-    includes = [*map(str, variant_headers), str(tmp_path / "lib.h"), str(tmp_path / "lib.c")]
-    unit.write_text("".join(f'#include "{path}"\n' for path in includes))
-    result = compile_c([unit], cuda_include_dir, cplusplus=cplusplus)
-    assert result.returncode == 0, result.stderr
+    link(*variant_headers, out=tmp_path / "lib")
+    compile_as_one_unit(variant_headers, tmp_path / "lib", cuda_include_dir, cplusplus)
 
 
 def test_argument_named_like_the_api_still_reaches_the_variants(compiled, tmp_path, cuda_include_dir):
     variant_headers = headers(compiled, "scale_aligned", "scale_generic")
     aligned, generic = (read_header(str(h))[0].symbol for h in variant_headers)
-    assert run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib").returncode == 0
+    link(*variant_headers, out=tmp_path / "lib")
     lib = load_dispatcher(tmp_path / "lib", variant_headers, cuda_include_dir)
     assert lib.call("scale_default", None, 0x10000, 0x10000, 2.0, 32) == (0, [aligned])
     assert lib.call("scale", None, 0x10000, 0x10004, 2.0, 32, 0) == (0, [generic])
@@ -132,8 +142,7 @@ def test_two_prefixed_libraries_of_one_out_name_build_into_one_binary(prefixed, 
     sources = []
     for prefix in PREFIXED:
         header = prefixed / f"{prefix}.h"
-        result = run_module("ttlink", "link", header, "-o", tmp_path / f"{prefix}lib", "--prefix", prefix)
-        assert result.returncode == 0, result.stderr
+        link(header, "--prefix", prefix, out=tmp_path / f"{prefix}lib")
         (variant,) = read_header(str(header))
         call = f"  return {variant.symbol}(stream, x_ptr, y_ptr, out_ptr, n);"
         assert call in (tmp_path / f"{prefix}lib.c").read_text()
@@ -176,22 +185,18 @@ def test_a_dispatcher_of_tensor_descriptor_variants_takes_their_c_arguments(
     tiles, tmp_path, cplusplus, cuda_include_dir
 ):
     variant_headers = headers(tiles, "tile64", "tile128")
-    assert run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib").returncode == 0
+    link(*variant_headers, out=tmp_path / "lib")
     declarations = (tmp_path / "lib.h").read_text()
     assert f"CUresult tile_copy_default(CUstream stream, {TILE_ARGS}, int32_t M);" in declarations
     assert f"CUresult tile_copy(CUstream stream, {TILE_ARGS}, int32_t M, int algo_id);" in declarations
     assert f"CUresult tile_copy_128x32_warps4xstages3(CUstream stream, {TILE_ARGS}, int32_t M);" in declarations
-    unit = tmp_path / "unit.c"
-    includes = [*map(str, variant_headers), str(tmp_path / "lib.h"), str(tmp_path / "lib.c")]
-    unit.write_text("".join(f'#include "{path}"\n' for path in includes))
-    result = compile_c([unit], cuda_include_dir, cplusplus=cplusplus)
-    assert result.returncode == 0, result.stderr
+    compile_as_one_unit(variant_headers, tmp_path / "lib", cuda_include_dir, cplusplus)
 
 
 def test_tensor_descriptor_calls_reach_the_algo_asked_for(tiles, tmp_path, cuda_include_dir):
     variant_headers = headers(tiles, "tile64", "tile128")
     tile64, tile128 = (read_header(str(h))[0].symbol for h in variant_headers)
-    assert run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib").returncode == 0
+    link(*variant_headers, out=tmp_path / "lib")
     lib = load_dispatcher(tmp_path / "lib", variant_headers, cuda_include_dir)
     descriptor = (0x10000, 256, 64, 64, 1, 0)
     assert lib.call("tile_copy", None, *descriptor, *descriptor, 256, 0) == (0, [tile64])  # algos by BLOCK_M
@@ -200,8 +205,7 @@ def test_tensor_descriptor_calls_reach_the_algo_asked_for(tiles, tmp_path, cuda_
 
 def test_algos_that_differ_only_in_launch_options_have_distinct_names(tiles, tmp_path, cuda_include_dir):
     variant_headers = headers(tiles, "tile64", "tile64_ctas2")
-    result = run_module("ttlink", "link", *variant_headers, "-o", tmp_path / "lib")
-    assert result.returncode == 0, result.stderr
+    link(*variant_headers, out=tmp_path / "lib")
     declarations = (tmp_path / "lib.h").read_text()
     for algo in ("64x32_warps4xstages3", "64x32_warps4xstages3_ctas2"):
         assert f"CUresult tile_copy_{algo}(CUstream stream, {TILE_ARGS}, int32_t M);" in declarations
