@@ -54,10 +54,11 @@ def _failure_test_impl(ctx):
     asserts.expect_failure(env, ctx.attr.message)
     return analysistest.end(env)
 
-_failure_test = analysistest.make(
+# Passes when the target under test fails analysis with `message` in the error.
+failure_test = analysistest.make(
     _failure_test_impl,
     expect_failure = True,
-    attrs = {"message": attr.string(doc = "Expected in the failure message.")},
+    attrs = {"message": attr.string(mandatory = True, doc = "Expected in the failure message.")},
 )
 
 def failure_tests(rule, valid, bad, attribute = None):
@@ -80,7 +81,7 @@ def failure_tests(rule, valid, bad, attribute = None):
     for target, entry in bad.items():
         overrides, at_fault, text = (entry[0], attribute, entry[1]) if attribute else entry
         rule(name = target, **dict(valid, tags = ["manual"], **overrides))
-        _failure_test(
+        failure_test(
             name = target + "_test",
             message = "//tests/bazel:%s: attribute '%s': %s" % (target, at_fault, text),
             target_under_test = ":" + target,

@@ -4,6 +4,7 @@ load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("@rules_cc//cc:defs.bzl", "CcToolchainConfigInfo", "cc_common")
 load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load("//rules/private:toolchain.bzl", "ttlink_binary")  # buildifier: disable=bzl-visibility
+load("//tests/bazel:common.bzl", "failure_test")
 
 _WHEEL_INCLUDE = "triton/backends/nvidia/include"
 
@@ -37,17 +38,6 @@ def _fake_python_impl(ctx):
 _fake_python = rule(
     implementation = _fake_python_impl,
     attrs = {"version": attr.string(mandatory = True)},
-)
-
-def _python_rejected_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, ctx.attr.message)
-    return analysistest.end(env)
-
-python_rejected_test = analysistest.make(
-    _python_rejected_test_impl,
-    expect_failure = True,
-    attrs = {"message": attr.string(mandatory = True)},
 )
 
 def _python_accepted_test_impl(ctx):
@@ -139,13 +129,13 @@ def toolchain_test_suite(name):
 
     # ttlink_binary refuses, at analysis, a Python the wheel cannot be imported by.
     _ttlink_on("ttlink_py311", "3.11", python_min = "3.12")
-    python_rejected_test(
+    failure_test(
         name = "python_too_old_test",
         target_under_test = ":ttlink_py311",
         message = "rules_triton: Triton 3.9.0 needs CPython >= 3.12, but the Python toolchain resolved for ttlink is 3.11 (/opt/python3.11/bin/python3)",
     )
     _ttlink_on("ttlink_py315", "3.15", python_max = "3.14", python_min = "3.14")
-    python_rejected_test(
+    failure_test(
         name = "python_too_new_test",
         target_under_test = ":ttlink_py315",
         message = "needs CPython 3.14, but the Python toolchain resolved for ttlink is 3.15",
