@@ -4,15 +4,9 @@ or file, or one beside `configs`, fails naming the attribute."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//examples:matmul_configs.bzl", MATMUL_AUTOTUNE = "AUTOTUNE")
+load("//examples:matmul_signature.bzl", "MATMUL_SIGNATURE")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
 load(":common.bzl", "actions_of", "failure_tests")
-
-_MATMUL_SIGNATURE = dict(
-    [(name, "*fp16") for name in ["a_ptr", "b_ptr", "c_ptr"]] +
-    [(name, "i32") for name in ["M", "N", "K", "stride_am", "stride_ak", "stride_bk", "stride_bn", "stride_cm", "stride_cn"]] +
-    [(name, "{%s}" % name) for name in ["BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K"]] +
-    [("GROUP_SIZE_M", "8")],
-)
 
 def _autotune_configs_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -90,7 +84,7 @@ def autotune_test_suite(name):
         autotune = MATMUL_AUTOTUNE,
         grid = ["((M + BLOCK_SIZE_M - 1) / BLOCK_SIZE_M) * ((N + BLOCK_SIZE_N - 1) / BLOCK_SIZE_N)", "1", "1"],
         kernel = "matmul_kernel",
-        signature = _MATMUL_SIGNATURE,
+        signature = MATMUL_SIGNATURE,
         specializations = [{}],
         tags = ["manual"],
         targets = ["cuda:80"],

@@ -5,6 +5,32 @@ load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 
 KERNELS = "tests/bazel/testdata/kernels.py"
 
+# add_kernel and sub_kernel of testdata/kernels.py (the same parameters).
+ADD_SIGNATURE = {
+    "x_ptr": "*fp32",
+    "y_ptr": "*fp32",
+    "out_ptr": "*fp32",
+    "n": "i32",
+    "BLOCK": "{BLOCK}",
+}
+
+# scale_kernel of testdata/kernels.py.
+SCALE_SIGNATURE = {
+    "x_ptr": "*fp32",
+    "out_ptr": "*fp32",
+    "n": "i32",
+    "stride": "i32",
+    "scale": "fp32",
+    "BLOCK": "{BLOCK}",
+}
+
+# One program per BLOCK elements: the grid of add_kernel, sub_kernel and scale_kernel.
+BLOCKS_GRID = [
+    "(n + BLOCK - 1) / BLOCK",
+    "1",
+    "1",
+]
+
 # tile_copy_kernel of testdata/kernels.py (built by //tests/bazel:tile_copy_tma, analysed by
 # tensordesc_tests.bzl and, recorded, by record_tests.bzl): the block shape comes from each config.
 TILE_COPY_SIGNATURE = {

@@ -2,24 +2,17 @@
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
-load(":common.bzl", "KERNELS", "action_writing", "actions_of", "assert_hermetic", "output_ending")
-
-_ADD_SIGNATURE = {
-    "x_ptr": "*fp32",
-    "y_ptr": "*fp32",
-    "out_ptr": "*fp32",
-    "n": "i32",
-    "BLOCK": "{BLOCK}",
-}
-
-_SCALE_SIGNATURE = {
-    "x_ptr": "*fp32",
-    "out_ptr": "*fp32",
-    "n": "i32",
-    "stride": "i32",
-    "scale": "fp32",
-    "BLOCK": "{BLOCK}",
-}
+load(
+    ":common.bzl",
+    "ADD_SIGNATURE",
+    "BLOCKS_GRID",
+    "KERNELS",
+    "SCALE_SIGNATURE",
+    "action_writing",
+    "actions_of",
+    "assert_hermetic",
+    "output_ending",
+)
 
 def _compile_argv_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -180,13 +173,9 @@ def kernel_test_suite(name):
                 "num_warps": 8,
             },
         ],
-        grid = [
-            "(n + BLOCK - 1) / BLOCK",
-            "1",
-            "1",
-        ],
+        grid = BLOCKS_GRID,
         kernel = "add_kernel",
-        signature = _ADD_SIGNATURE,
+        signature = ADD_SIGNATURE,
         tags = ["manual"],
         targets = [
             "cuda:90",
@@ -205,7 +194,7 @@ def kernel_test_suite(name):
         ],
         embed_ptx = True,
         kernel = "scale_kernel",
-        signature = _SCALE_SIGNATURE,
+        signature = SCALE_SIGNATURE,
         specializations = [
             "auto",
             {
@@ -232,7 +221,7 @@ def kernel_test_suite(name):
         ],
         kernel = "add_kernel",
         out_name = "add",
-        signature = _ADD_SIGNATURE,
+        signature = ADD_SIGNATURE,
         specializations = [{}],
         tags = ["manual"],
         targets = ["cuda:80"],
@@ -241,13 +230,9 @@ def kernel_test_suite(name):
         name = "add_default_targets",
         src = "testdata/kernels.py",
         configs = [{"BLOCK": 256}],
-        grid = [
-            "(n + BLOCK - 1) / BLOCK",
-            "1",
-            "1",
-        ],
+        grid = BLOCKS_GRID,
         kernel = "add_kernel",
-        signature = _ADD_SIGNATURE,
+        signature = ADD_SIGNATURE,
         tags = ["manual"],
     )
     triton_kernel(
@@ -255,13 +240,9 @@ def kernel_test_suite(name):
         src = "testdata/kernels.py",
         configs = [{"BLOCK": 256}],
         deps = ["testdata/helpers.py"],
-        grid = [
-            "(n + BLOCK - 1) / BLOCK",
-            "1",
-            "1",
-        ],
+        grid = BLOCKS_GRID,
         kernel = "add_kernel",
-        signature = _ADD_SIGNATURE,
+        signature = ADD_SIGNATURE,
         tags = ["manual"],
         targets = ["cuda:90"],
     )

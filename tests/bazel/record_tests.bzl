@@ -3,27 +3,23 @@ recorded configs become `configs`, and bad records fail naming the record and th
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 load("//rules:defs.bzl", "TritonKernelInfo", "triton_kernel")
-load(":common.bzl", "TILE_COPY_GRID", "TILE_COPY_SIGNATURE", "action_writing", "actions_of", "failure_tests")
-load(":testdata/scale_record.bzl", SCALE_RECORD = "RECORD")
-load(":testdata/tile_copy_record.bzl", TILE_COPY_RECORD = "RECORD")
+load(
+    ":common.bzl",
+    "ADD_SIGNATURE",
+    "BLOCKS_GRID",
+    "SCALE_SIGNATURE",
+    "TILE_COPY_GRID",
+    "TILE_COPY_SIGNATURE",
+    "action_writing",
+    "actions_of",
+    "failure_tests",
+)
 
 # testdata/scale_record.bzl, as `ttlink record` writes it: scale_kernel with BLOCK 128 (w4 s3)
 # for stride 1 (on cuda:80 and cuda:90: one variant) and for n and stride not multiples of
 # 16, and with BLOCK 256 (w8 s2) for everything divisible by 16.
-_SCALE_SIGNATURE = {
-    "x_ptr": "*fp32",
-    "out_ptr": "*fp32",
-    "n": "i32",
-    "stride": "i32",
-    "scale": "fp32",
-    "BLOCK": "{BLOCK}",
-}
-
-_SCALE_GRID = [
-    "(n + BLOCK - 1) / BLOCK",
-    "1",
-    "1",
-]
+load(":testdata/scale_record.bzl", SCALE_RECORD = "RECORD")
+load(":testdata/tile_copy_record.bzl", TILE_COPY_RECORD = "RECORD")
 
 def _compiled_variants(env):
     """`CONFIG/HINTS.TARGET` of every TritonCompile, sorted."""
@@ -139,7 +135,7 @@ _BAD_RECORDS = {
     "record_kernel_missing": (
         {
             "kernel": "add_kernel",
-            "signature": {"x_ptr": "*fp32", "y_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "BLOCK": "{BLOCK}"},
+            "signature": ADD_SIGNATURE,
         },
         "records[0] (tests/bazel/testdata/scale_record.bzl) has no kernel 'tests/bazel/testdata/kernels.py:add_kernel' " +
         "(it records 'tests/bazel/testdata/kernels.py:scale_kernel')",
@@ -150,13 +146,13 @@ _BAD_RECORDS = {
         "records parameter 'stride', which `signature` lacks",
     ),
     "record_type_differs": (
-        {"signature": dict(_SCALE_SIGNATURE, x_ptr = "*fp16")},
+        {"signature": dict(SCALE_SIGNATURE, x_ptr = "*fp16")},
         "records[0] (tests/bazel/testdata/scale_record.bzl), kernel 'tests/bazel/testdata/kernels.py:scale_kernel': " +
         "specializations[0]: argument 'x_ptr' is recorded as *fp32, " +
         "which `signature` declares *fp16",
     ),
     "record_literal_differs": (
-        {"grid": ["(n + 63) / 64", "1", "1"], "signature": dict(_SCALE_SIGNATURE, BLOCK = "64")},
+        {"grid": ["(n + 63) / 64", "1", "1"], "signature": dict(SCALE_SIGNATURE, BLOCK = "64")},
         "records[0] (tests/bazel/testdata/scale_record.bzl), kernel 'tests/bazel/testdata/kernels.py:scale_kernel': " +
         "specializations[0]: constexpr 'BLOCK' is recorded as 128, which `signature` fixes to 64",
     ),
@@ -178,10 +174,10 @@ def record_test_suite(name):
     """
     recorded = dict(
         src = "testdata/kernels.py",
-        grid = _SCALE_GRID,
+        grid = BLOCKS_GRID,
         kernel = "scale_kernel",
         records = [SCALE_RECORD],
-        signature = _SCALE_SIGNATURE,
+        signature = SCALE_SIGNATURE,
         tags = ["manual"],
         targets = ["cuda:80"],
     )

@@ -1,21 +1,7 @@
 """Failure tests: every bad attribute fails analysis with a message naming the attribute and the target."""
 
 load("//rules:defs.bzl", "triton_kernel", "triton_link_library")
-load(":common.bzl", "failure_tests")
-
-_SIGNATURE = {
-    "x_ptr": "*fp32",
-    "y_ptr": "*fp32",
-    "out_ptr": "*fp32",
-    "n": "i32",
-    "BLOCK": "{BLOCK}",
-}
-
-_GRID = [
-    "(n + BLOCK - 1) / BLOCK",
-    "1",
-    "1",
-]
+load(":common.bzl", "ADD_SIGNATURE", "BLOCKS_GRID", "failure_tests")
 
 # name -> (attributes overriding a valid triton_kernel, attribute, expected message text)
 _BAD_KERNELS = {
@@ -37,7 +23,7 @@ _BAD_KERNELS = {
     "bad_num_warps": ({"num_warps": 64}, "num_warps", "must be a power of two up to 32, got 64"),
     "bad_out_name": ({"out_name": "add-v2"}, "out_name", "'add-v2' must be a C identifier: it names the linked API"),
     "driver_out_name": ({"out_name": "cuAdd"}, "out_name", "'cuAdd' is reserved: 'ttlink_*' names belong to the ttlink runtime, 'cu[A-Z]*' to the CUDA driver"),
-    "bad_signature_type": ({"signature": dict(_SIGNATURE, n = "int32")}, "signature", "parameter 'n' has unknown type 'int32'"),
+    "bad_signature_type": ({"signature": dict(ADD_SIGNATURE, n = "int32")}, "signature", "parameter 'n' has unknown type 'int32'"),
     "bad_specialization_name": ({"specializations": ["auto", {"m": 16}]}, "specializations", "specializations[1] names 'm'"),
     "bad_target": ({"targets": ["cuda:90", "sm_80"]}, "targets", "malformed target 'sm_80'"),
     "empty_configs": ({"configs": []}, "configs", "must list at least one config"),
@@ -49,7 +35,7 @@ _BAD_KERNELS = {
         "configs",
         "configs[2] differs from configs[0] only in 'CHUNK', which only `grid` uses: both compile to the same binary",
     ),
-    "hint_in_signature": ({"signature": dict(_SIGNATURE, x_ptr = "*fp32:16")}, "signature", "parameter 'x_ptr': '*fp32:16' carries a hint"),
+    "hint_in_signature": ({"signature": dict(ADD_SIGNATURE, x_ptr = "*fp32:16")}, "signature", "parameter 'x_ptr': '*fp32:16' carries a hint"),
     "missing_placeholder": ({"configs": [{"num_warps": 8}]}, "configs", "configs[0] has no value for placeholder {BLOCK}"),
 }
 
@@ -70,9 +56,9 @@ def validation_test_suite(name):
     valid_kernel = dict(
         src = "testdata/kernels.py",
         configs = [{"BLOCK": 64}],
-        grid = _GRID,
+        grid = BLOCKS_GRID,
         kernel = "add_kernel",
-        signature = _SIGNATURE,
+        signature = ADD_SIGNATURE,
         targets = ["cuda:90"],
     )
     tests = failure_tests(triton_kernel, valid_kernel, _BAD_KERNELS)
