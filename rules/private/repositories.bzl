@@ -79,30 +79,46 @@ def _triton_wheel_impl(rctx):
         fail("rules_triton: no pinned sha256 for triton %s on %s; pass sha256 = \"...\" to triton.toolchain / triton.wheel" % (version, cpu))
     if not pinned and cpu != host_cpu(rctx):
         fail("rules_triton: triton %s for %s has no pinned pip selectors; only this machine's CPU (%s) can be fetched" % (version, cpu, host_cpu(rctx)))
-    python = rctx.which(rctx.attr.python) or fail("rules_triton: '%s' not found on PATH; it runs `pip download`" % rctx.attr.python)
+    selectors = _pip_selectors(pinned) if pinned and not rctx.attr.sha256 else []
+    fetch_wheel(rctx, "triton", version, sha256, selectors, python = rctx.attr.python)
+    rctx.template("BUILD.bazel", rctx.attr._build_template, {"{version}": version})
 
-    rctx.report_progress("pip download triton==%s" % version)
-    command = [python, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--dest", "download"]
-    if pinned and not rctx.attr.sha256:
-        command.extend(_pip_selectors(pinned))
-    result = rctx.execute(command + ["triton==" + version], timeout = 1800, quiet = False)
+def fetch_wheel(rctx, distribution, version, sha256, pip_args = [], output = "", python = "python3"):
+    """Fetches one wheel with `python -m pip download --no-deps`, checks its sha256 and extracts it.
+
+    pip runs with the user's own configuration (pip.conf, PIP_INDEX_URL, proxies).
+
+    Args:
+      rctx: the repository_ctx.
+      distribution: the name pip knows it by, e.g. "triton".
+      version: the exact version.
+      sha256: the wheel's expected sha256.
+      pip_args: further `pip download` arguments, e.g. the interpreter and platform tags.
+      output: the directory of the repository to extract it into; "" for the top.
+      python: the Python whose pip downloads it.
+    """
+    requirement = "%s==%s" % (distribution, version)
+    interpreter = rctx.which(python) or fail("rules_triton: '%s' not found on PATH; it runs `pip download`" % python)
+    rctx.report_progress("pip download " + requirement)
+    download = rctx.path("download")
+    command = [interpreter, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--dest", download]
+    result = rctx.execute(command + pip_args + [requirement], timeout = 1800, quiet = False)
     if result.return_code:
-        fail("rules_triton: `pip download triton==%s` failed (exit %d); pip uses your own configuration (pip.conf, PIP_INDEX_URL, proxies):\n%s" % (version, result.return_code, result.stderr))
-    wheels = [path for path in rctx.path("download").readdir() if path.basename.endswith(".whl")]
+        fail("rules_triton: `pip download %s` failed (exit %d); pip uses your own configuration (pip.conf, PIP_INDEX_URL, proxies):\n%s" % (requirement, result.return_code, result.stderr))
+    wheels = [path for path in download.readdir() if path.basename.endswith(".whl")]
     if len(wheels) != 1:
-        fail("rules_triton: expected one wheel from pip download, got %s" % wheels)
+        fail("rules_triton: expected one wheel from `pip download %s`, got %s" % (requirement, wheels))
     wheel = wheels[0]
 
     # Bazel 7's extract() has no `type`: give the wheel (a zip file) a .zip name.
-    archive = rctx.path("triton.zip")
+    archive = rctx.path("wheel.zip")
     rctx.symlink(wheel, archive)
     got = _sha256(rctx, archive)
     if got != sha256:
         fail("rules_triton: %s has sha256 %s, expected %s" % (wheel.basename, got, sha256))
-    rctx.extract(archive)
-    rctx.delete("download")
+    rctx.extract(archive, output = output)
+    rctx.delete(download)
     rctx.delete(archive)
-    rctx.template("BUILD.bazel", rctx.attr._build_template, {"{version}": version})
 
 def _sha256(rctx, path):
     result = rctx.execute(["sha256sum", str(path)])

@@ -4,8 +4,14 @@ load("@rules_python//python:defs.bzl", "py_test")
 
 _MAIN = Label("//tests/bazel:pytest_main.py")
 
+# Declared, not taken from the interpreter (tests/bazel/extensions.bzl).
+_PYTEST = [
+    Label("@rules_triton_test_deps//:hypothesis"),
+    Label("@rules_triton_test_deps//:pytest"),
+]
+
 def pytest_suite(name, triton = None, size = "medium", data = [], **kwargs):
-    """Runs every test of this package with pytest, Triton from the wheel repo `triton`.
+    """Runs every test of this package with the declared pytest and Hypothesis, Triton from the wheel repo `triton`.
 
     Args:
       name: the py_test.
@@ -35,6 +41,6 @@ def pytest_suite(name, triton = None, size = "medium", data = [], **kwargs):
             Label("//:pyproject.toml"),
             Label("//tests:conftest.py"),
         ] + data,
-        deps = [Label("//ttlink")] + ([triton] if triton else []),
+        deps = [Label("//ttlink")] + _PYTEST + ([triton] if triton else []),
         **kwargs
     )
