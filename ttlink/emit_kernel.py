@@ -14,7 +14,7 @@ from .grid import Grid, grid_c
 from .headers import variant_from_meta
 from .metadata import ConstexprValue, KernelMeta
 from .model import algo_name
-from .signature import c_arguments, is_tensordesc, takes_hints, tensordesc_rank
+from .signature import c_arguments, is_tensordesc, takes_hints, tensordesc_arguments
 
 BYTES_PER_LINE = 16
 _PTX_TARGET = re.compile(r"^\s*\.target\s+sm_(\d+)(a?)", re.M)
@@ -185,21 +185,20 @@ def _entry_body(variant: Variant) -> list[str]:
         if not is_tensordesc(param.type):
             kernel_args.append(f"&{param.name}")
             continue
-        rank, name = tensordesc_rank(param), param.name
-        dims = ", ".join(f"{name}_shape{i}" for i in range(rank))
-        strides = ", ".join(f"{name}_stride{i}" for i in range(rank))
+        arguments, name = tensordesc_arguments(param), param.name
+        rank = len(arguments.shape)
         body += [
-            f"  const int64_t ttlink_shape_{name}[{rank}] = {{{dims}}};",
-            f"  const int64_t ttlink_strides_{name}[{rank}] = {{{strides}}};",
+            f"  const int64_t ttlink_shape_{name}[{rank}] = {{{', '.join(arguments.shape)}}};",
+            f"  const int64_t ttlink_strides_{name}[{rank}] = {{{', '.join(arguments.strides)}}};",
             f"  CUtensorMap ttlink_map_{name};",
             f"  int32_t ttlink_shape32_{name}[{rank}];",
         ]
         tensors.append(
-            f"{{{name}_base, ttlink_shape_{name}, ttlink_strides_{name}, {name}_padding, &ttlink_map_{name}, "
-            f"ttlink_shape32_{name}}}"
+            f"{{{arguments.base}, ttlink_shape_{name}, ttlink_strides_{name}, {arguments.padding}, "
+            f"&ttlink_map_{name}, ttlink_shape32_{name}}}"
         )
         kernel_args += [f"&ttlink_map_{name}"] + [f"&ttlink_shape32_{name}[{i}]" for i in range(rank)]
-        kernel_args += [f"&{name}_stride{i}" for i in range(rank)]
+        kernel_args += [f"&{stride}" for stride in arguments.strides]
     if tensors:
         body.insert(
             0, "  /* Tensor descriptors: the runtime encodes each map and its i32 shape for the binary it launches. */"

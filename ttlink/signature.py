@@ -13,6 +13,7 @@ import hashlib
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .errors import TtlinkError
 from .metadata import C_IDENTIFIER, ConstexprValue, Param, argument_name_problem, global_name_problem
@@ -102,18 +103,37 @@ def tensordesc_rank(param: Param) -> int:
     return len(parse_tensordesc(param.type or "")[1])
 
 
+@dataclass(frozen=True)
+class TensordescArguments:
+    """The C arguments that stand for tensor descriptor `d` of rank n: what a C caller has."""
+
+    base: str  # d_base, CUdeviceptr
+    shape: tuple[str, ...]  # d_shape0..n-1, int64_t, elements, outermost first
+    strides: tuple[str, ...]  # d_stride0..n-1, int64_t, elements
+    padding: str  # d_padding, int32_t: 0 zero, 1 NaN
+
+
+def tensordesc_arguments(param: Param) -> TensordescArguments:
+    rank, name = tensordesc_rank(param), param.name
+    return TensordescArguments(
+        base=f"{name}_base",
+        shape=tuple(f"{name}_shape{i}" for i in range(rank)),
+        strides=tuple(f"{name}_stride{i}" for i in range(rank)),
+        padding=f"{name}_padding",
+    )
+
+
 def c_arguments(param: Param) -> list[tuple[str, str]]:
     """(C type, name) of the C arguments that stand for argument `param` in entry points and
-    dispatchers. A tensor descriptor `d` of rank n is what a C caller has: `d_base`, the shape
-    `d_shape0..n-1` and strides `d_stride0..n-1` in elements, outermost first, and `d_padding`."""
+    dispatchers; a tensor descriptor's are its TensordescArguments, in that order."""
     if not is_tensordesc(param.type):
         return [(param.c_type or "", param.name)]
-    rank = tensordesc_rank(param)
+    names = tensordesc_arguments(param)
     return [
-        (POINTER_C_TYPE, f"{param.name}_base"),
-        *[("int64_t", f"{param.name}_shape{i}") for i in range(rank)],
-        *[("int64_t", f"{param.name}_stride{i}") for i in range(rank)],
-        ("int32_t", f"{param.name}_padding"),
+        (POINTER_C_TYPE, names.base),
+        *[("int64_t", shape) for shape in names.shape],
+        *[("int64_t", stride) for stride in names.strides],
+        ("int32_t", names.padding),
     ]
 
 
@@ -121,11 +141,10 @@ def grid_params(params: Sequence[Param]) -> list[Param]:
     """`params` with each tensor descriptor's shape arguments (`d_shape0`, ... int64_t) added:
     what a GRID may name."""
     shapes = [
-        Param(name, "arg", type="i64", c_type=c_type_, hint=None)
+        Param(shape, "arg", type="i64", c_type="int64_t", hint=None)
         for param in params
         if param.is_arg and is_tensordesc(param.type)
-        for c_type_, name in c_arguments(param)
-        if name.startswith(f"{param.name}_shape")
+        for shape in tensordesc_arguments(param).shape
     ]
     return [*params, *shapes]
 
